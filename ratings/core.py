@@ -1,0 +1,211 @@
+"""The core computation: consensus labels, implied upside, dispersion, and the primary source.
+
+Everything here is vectorised over frames (no Python loop per row) and keeps unknowns unknown:
+a missing or non-positive price, a missing target or no coverage gives NaN, never 0 or inf.
+
+Consensus label
+    Ratings are put on the usual 1-to-5 scale (1 Strong Buy, 2 Buy, 3 Hold, 4 Sell, 5 Strong Sell)
+    and the mean is cut into bands, upper bound included::
+
+        [1.0, 1.5] Strong Buy   (1.5, 2.5] Buy   (2.5, 3.5] Hold   (3.5, 4.5] Sell   (4.5, 5.0] Strong Sell
+
+    These are Yahoo's own bands: they reproduce Yahoo's ``recommendationKey`` for every rated
+    ticker of the bundled snapshot (a test checks this). The mean is the source's reported
+    ``rating_mean`` when it gives one; otherwise it is computed from the counts, each weighted by
+    its score. A count the source does not report separately (TipRanks has no Strong Buy or Strong
+    Sell) is left out, not counted as zero. Ford on TipRanks, 2 Buy / 11 Hold / 1 Sell, has a mean
+    of (2x2 + 11x3 + 1x4) / 14 = 2.93: Hold, as TipRanks says.
+
+Implied upside
+    ``target / price - 1`` for the mean, median, low and high targets, as a fraction.
+
+Dispersion
+    ``(target_high - target_low) / target_mean``: how far apart analysts are, relative to the
+    consensus. Sources publish no per-analyst targets, so no standard deviation is possible.
+
+Price
+    A row uses the price its source quoted with the consensus. A row without one (TipRanks quotes
+    none) uses the latest bundled close on or before its as-of date, or the latest close at all when
+    the as-of date has no day; ``price_source`` and ``price_as_of`` say which price was used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .schema import CONSENSUS, CONSENSUS_TABLE, COUNT_COLUMNS, conform
+
+LABELS: tuple[str, ...] = ("Strong Buy", "Buy", "Hold", "Sell", "Strong Sell")
+#: Upper bounds (inclusive) of the label bands on the 1-5 scale.
+BAND_EDGES: tuple[float, ...] = (1.0, 1.5, 2.5, 3.5, 4.5, 5.0)
+#: Score of each count on the 1-5 scale.
+COUNT_SCORES: dict[str, int] = dict(zip(COUNT_COLUMNS, (1, 2, 3, 4, 5), strict=True))
+
+#: Order in which sources are preferred for the primary row, after the rules of PRIMARY_RULE.
+SOURCE_PRIORITY: tuple[str, ...] = ("Yahoo Finance", "TipRanks", "finviz")
+
+PRIMARY_RULE = (
+    "For each ticker the primary row is the one with a mean price target, then the one dated to "
+    "the day (TipRanks' Ford record gives only the year), then the most recent, then by source: "
+    + ", ".join(SOURCE_PRIORITY)
+    + ". Every other source is still shown beside it."
+)
+
+COVERAGE_TARGETS, COVERAGE_RATING, COVERAGE_NONE = "targets", "rating only", "none"
+
+
+def rating_mean_from_counts(frame: pd.DataFrame) -> pd.Series:
+    """Mean score of the Strong Buy..Strong Sell counts on the 1-5 scale; NaN without counts."""
+    counts = frame[list(COUNT_COLUMNS)].astype("float64")
+    scores = pd.Series(COUNT_SCORES, dtype="float64")
+    total = counts.sum(axis=1, min_count=1)
+    weighted = (counts * scores).sum(axis=1, min_count=1)
+    return (weighted / total.where(total > 0)).astype("float64")
+
+
+def label_from_rating_mean(rating_mean: pd.Series) -> pd.Series:
+    """Consensus label for each 1-5 rating mean; <NA> outside [1, 5] or when unknown."""
+    values = pd.to_numeric(rating_mean, errors="coerce").astype("float64")
+    labels = pd.cut(values, bins=list(BAND_EDGES), labels=list(LABELS), right=True, include_lowest=True)
+    return labels.astype("string")
+
+
+def label_from_counts(frame: pd.DataFrame) -> pd.Series:
+    """Consensus label from the Strong Buy..Strong Sell counts alone."""
+    return label_from_rating_mean(rating_mean_from_counts(frame))
+
+
+def implied_upside(target: pd.Series, price: pd.Series) -> pd.Series:
+    """``target / price - 1``; NaN where either is missing, not finite or not positive."""
+    t = pd.to_numeric(target, errors="coerce").astype("float64")
+    p = pd.to_numeric(price, errors="coerce").astype("float64")
+    usable = np.isfinite(t) & np.isfinite(p) & (t > 0) & (p > 0)
+    return (t.where(usable) / p.where(usable) - 1).astype("float64")
+
+
+def target_dispersion(frame: pd.DataFrame) -> pd.Series:
+    """``(target_high - target_low) / target_mean``; NaN unless all three are known and sane."""
+    high, low, mean = (frame[c].astype("float64") for c in ("target_high", "target_low", "target_mean"))
+    usable = (mean > 0) & (low > 0) & (high >= low)
+    return ((high - low) / mean).where(usable).astype("float64")
+
+
+def attach_prices(consensus: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """Fill each row's missing (or non-positive) price with the latest bundled close.
+
+    The close is the latest on or before the row's as-of date when that date has a day, else the
+    latest close at all. Sets ``price_source`` to 'source' or 'close' and ``price_as_of``
+    (and ``currency``, when the row had none) from the close used.
+    """
+    out = consensus.copy()
+    own = out["price"].where(out["price"] > 0)
+    out["price"] = own
+    out["price_source"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(own.notna(), "source")
+    need = own.isna()
+    if not need.any() or prices.empty:
+        return out
+    closes = prices[["ticker", "date", "close", "currency"]].dropna(subset=["close"])
+    closes = closes[closes["close"] > 0].sort_values("date")
+    wanted = out.loc[need, ["ticker", "as_of"]].copy()
+    day = pd.to_datetime(wanted["as_of"], format="%Y-%m-%d", errors="coerce")
+    wanted["date"] = day.fillna(pd.Timestamp.max.normalize()).astype("datetime64[ns]")
+    wanted["_row"] = wanted.index
+    matched = pd.merge_asof(
+        wanted.sort_values("date"),
+        closes.rename(columns={"currency": "close_currency", "date": "close_date"}),
+        left_on="date",
+        right_on="close_date",
+        by="ticker",
+        direction="backward",
+    ).set_index("_row")
+    matched = matched[matched["close"].notna()]
+    own_currency = out.loc[matched.index, "currency"]
+    # A close in another currency than the row's targets cannot give an upside: leave it out.
+    same_unit = (own_currency.isna() | (own_currency == matched["close_currency"])).fillna(False)
+    matched = matched[same_unit]
+    rows = matched.index
+    out.loc[rows, "price"] = matched["close"]
+    out.loc[rows, "price_as_of"] = matched["close_date"].dt.strftime("%Y-%m-%d")
+    out.loc[rows, "price_source"] = "close"
+    out.loc[rows, "currency"] = out.loc[rows, "currency"].fillna(matched["close_currency"])
+    return out
+
+
+def add_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the rating mean, consensus label, upsides, dispersion and coverage to consensus rows."""
+    out = frame.copy()
+    reported = out["rating_mean"].where(out["rating_mean"].between(1, 5))
+    from_counts = rating_mean_from_counts(out)
+    out["rating_mean"] = reported.fillna(from_counts)
+    out["rating_basis"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out.loc[from_counts.notna() & reported.isna(), "rating_basis"] = "counts"
+    out.loc[reported.notna(), "rating_basis"] = "reported"
+    out["consensus"] = label_from_rating_mean(out["rating_mean"])
+    counted = out[list(COUNT_COLUMNS)].sum(axis=1, min_count=1)
+    out["n_analysts"] = out["n_analysts"].fillna(counted.astype("Int64"))
+    for kind in ("mean", "median", "low", "high"):
+        out[f"upside_{kind}"] = implied_upside(out[f"target_{kind}"], out["price"])
+    out["target_dispersion"] = target_dispersion(out)
+    has_target = out["target_mean"] > 0
+    out["coverage"] = np.where(
+        has_target.fillna(False), COVERAGE_TARGETS,
+        np.where(out["consensus"].notna(), COVERAGE_RATING, COVERAGE_NONE),
+    )  # fmt: skip
+    out.loc[out["source"].isna(), "coverage"] = COVERAGE_NONE
+    return out
+
+
+def mark_primary(frame: pd.DataFrame) -> pd.Series:
+    """Boolean Series: the primary row of each ticker, by :data:`PRIMARY_RULE`."""
+    has_target = (frame["target_mean"] > 0).fillna(False)
+    day_precise = frame["as_of"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+    priority = frame["source"].map({s: i for i, s in enumerate(SOURCE_PRIORITY)}).fillna(len(SOURCE_PRIORITY))
+    ranking = pd.DataFrame(
+        {
+            "ticker": frame["ticker"],
+            "has_target": has_target.astype(int),
+            "day_precise": day_precise.astype(int),
+            "as_of": frame["as_of"].fillna(""),
+            "priority": -priority,
+        },
+        index=frame.index,
+    ).sort_values(["ticker", "has_target", "day_precise", "as_of", "priority"], ascending=False)
+    first = ~ranking["ticker"].duplicated()
+    return first.reindex(frame.index).astype(bool)
+
+
+def consensus_table(
+    consensus: pd.DataFrame,
+    prices: pd.DataFrame,
+    universe: pd.DataFrame | None = None,
+    tickers: list[str] | None = None,
+) -> pd.DataFrame:
+    """The full consensus-and-upside frame (schema ``CONSENSUS_TABLE``).
+
+    One row per ticker and source. With `tickers`, rows come in that order (the primary source
+    first) and a ticker without any consensus still gets one row, ``coverage == 'none'``, priced
+    from its latest close where there is one, so it can be listed and explained rather than dropped.
+    """
+    rows = conform(consensus, CONSENSUS)
+    if tickers is not None:
+        rows = rows[rows["ticker"].isin(tickers)]
+        missing = [t for t in tickers if t not in set(rows["ticker"])]
+        if missing:
+            placeholders = conform(pd.DataFrame({"ticker": missing}), CONSENSUS)
+            rows = pd.concat([rows, placeholders], ignore_index=True)
+    rows = rows.reset_index(drop=True)
+    rows = attach_prices(rows, prices)
+    rows = add_metrics(rows)
+    rows["is_primary"] = mark_primary(rows)
+    if universe is not None and not universe.empty:
+        rows["name"] = rows["ticker"].map(universe.set_index("ticker")["name"])
+    order = {t: i for i, t in enumerate(tickers)} if tickers is not None else None
+    rows["_order"] = rows["ticker"].map(order) if order is not None else rows["ticker"]
+    rows = rows.sort_values(["_order", "is_primary", "as_of"], ascending=[True, False, False], kind="stable")
+    return conform(rows.drop(columns="_order").reset_index(drop=True), CONSENSUS_TABLE)
+
+
+def primary_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per ticker: the primary source's."""
+    return table[table["is_primary"]].reset_index(drop=True)

@@ -1,0 +1,116 @@
+"""Data sources behind one interface: every loader returns a :class:`Dataset`.
+
+The bundled snapshot in ``data/`` is the static source and the default. It is read only from the
+project's ``data/`` folder (or ``$RATINGS_DATA_DIR``), checked against the hashes in its manifest,
+and never from anywhere else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .core import consensus_table
+from .schema import CONSENSUS, CONSENSUS_HISTORY, PRICES, UNIVERSE, Schema, SchemaError, conform, validate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR_ENV = "RATINGS_DATA_DIR"
+
+_BUNDLE_FILES: dict[str, Schema] = {
+    "consensus.parquet": CONSENSUS,
+    "consensus_history.parquet": CONSENSUS_HISTORY,
+    "prices.parquet": PRICES,
+    "universe.parquet": UNIVERSE,
+}
+
+
+class DataError(RuntimeError):
+    """Data could not be loaded; the message says what and where, for a person to read."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Consensus, history, prices and names from one source, with their provenance.
+
+    ``sources`` maps each ``source_id`` found in the frames to its provenance (title, provider,
+    repository, commit, as_of, terms). ``warnings`` holds per-ticker or per-file problems that did
+    not stop the load.
+    """
+
+    consensus: pd.DataFrame
+    history: pd.DataFrame
+    prices: pd.DataFrame
+    universe: pd.DataFrame
+    sources: Mapping[str, Mapping[str, Any]]
+    label: str
+    warnings: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def known_tickers(self) -> frozenset[str]:
+        return frozenset(self.consensus["ticker"]) | frozenset(self.prices["ticker"]) | frozenset(
+            self.universe["ticker"]
+        )
+
+    def table(self, tickers: list[str] | None = None) -> pd.DataFrame:
+        """The consensus-and-upside table (``CONSENSUS_TABLE``) for `tickers`, or for all."""
+        return consensus_table(self.consensus, self.prices, self.universe, tickers)
+
+    def prices_for(self, ticker: str) -> pd.DataFrame:
+        return self.prices[self.prices["ticker"] == ticker].reset_index(drop=True)
+
+    def history_for(self, ticker: str) -> pd.DataFrame:
+        return self.history[self.history["ticker"] == ticker].sort_values("as_of").reset_index(drop=True)
+
+    def sp500(self) -> list[str]:
+        return sorted(self.universe.loc[self.universe["in_sp500"], "ticker"])
+
+
+def data_dir() -> Path:
+    """The bundle folder: ``$RATINGS_DATA_DIR`` if set, else the project's ``data/``."""
+    return Path(os.environ.get(DATA_DIR_ENV) or PROJECT_ROOT / "data")
+
+
+def load_bundle(directory: Path | None = None, *, verify: bool = True) -> Dataset:
+    """Load the bundled snapshot. Raises :class:`DataError` naming the file that is missing or broken."""
+    directory = directory or data_dir()
+    manifest_path = directory / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"No bundled data: {manifest_path} is missing. Rebuild it with scripts/build_bundle.py.") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"The bundle manifest {manifest_path} is unreadable: {exc}") from None
+
+    frames: dict[str, pd.DataFrame] = {}
+    for name, schema in _BUNDLE_FILES.items():
+        path = directory / name
+        expected = manifest.get("files", {}).get(name, {}).get("sha256")
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise DataError(f"Bundled file {path} cannot be read: {exc.strerror or exc}") from None
+        if verify and expected and hashlib.sha256(raw).hexdigest() != expected:
+            raise DataError(f"Bundled file {path} does not match its manifest hash: it is corrupt or was edited.")
+        try:
+            frame = pd.read_parquet(path)
+            frames[name] = conform(frame, schema)
+            validate(frames[name], schema)
+        except (OSError, ValueError, SchemaError) as exc:
+            raise DataError(f"Bundled file {path} is not valid {schema.name} data: {exc}") from None
+
+    return Dataset(
+        consensus=frames["consensus.parquet"],
+        history=frames["consensus_history.parquet"],
+        prices=frames["prices.parquet"],
+        universe=frames["universe.parquet"],
+        sources=manifest.get("sources", {}),
+        label=f"Bundled snapshot (consensus as of {manifest.get('consensus_as_of', 'unknown')})",
+    )

@@ -1,0 +1,220 @@
+"""Frame schemas: the columns every loader produces and every consumer may rely on.
+
+Conventions for all frames:
+
+* column names are ``snake_case``;
+* ratios are fractions, never percents (an upside of +11.2% is ``0.112``);
+* an unknown value is missing (``NaN`` for floats, ``<NA>`` for counts and text), never ``0``
+  and never ``inf``;
+* dates are ISO 8601 text (``"2026-07-02"``). A source that gives no day keeps its reduced
+  precision (TipRanks' Ford record is ``"2026"``) rather than being given an invented day;
+* prices and price targets of one row are in the row's ``currency``.
+
+Five frames cross module boundaries:
+
+``CONSENSUS``
+    One row per ticker and source snapshot, as a loader delivers it (before the core adds
+    labels and upside). Loaders for the bundle, the local store and live Yahoo all produce it.
+``CONSENSUS_TABLE``
+    ``CONSENSUS`` plus what :func:`ratings.core.consensus_table` computes. Its first columns are
+    the public CSV contract (:data:`CSV_COLUMNS`).
+``CONSENSUS_HISTORY``
+    ``CONSENSUS`` plus ``observed_at``: dated snapshots of one source's consensus, at most one
+    per ticker, source and day (the last one seen that day).
+``PRICES``
+    Daily closes, one row per ticker and trading day.
+``UNIVERSE``
+    Names and sectors of the tickers the bundle knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+FLOAT = "float64"
+COUNT = "Int64"  # nullable integer: a count that is unknown stays <NA>, not 0
+TEXT = "string"
+FLAG = "bool"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str
+    description: str
+    required: bool = True  # validate() insists on it; conform() adds it when absent
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        return {c.name: c.dtype for c in self.columns}
+
+    def empty(self) -> pd.DataFrame:
+        """A frame with this schema's columns and dtypes and no rows."""
+        return conform(pd.DataFrame(), self)
+
+
+class SchemaError(ValueError):
+    """A frame does not match its documented schema."""
+
+
+COUNT_COLUMNS = ("strong_buy", "buy", "hold", "sell", "strong_sell")
+TARGET_COLUMNS = ("target_mean", "target_median", "target_low", "target_high")
+
+_CONSENSUS_COLUMNS: tuple[Column, ...] = (
+    Column("ticker", TEXT, "Yahoo-style symbol, upper case: F, BRK-B, 1810.HK"),
+    Column("source", TEXT, "who published the figures: 'Yahoo Finance', 'TipRanks', 'finviz'"),
+    Column("as_of", TEXT, "ISO date of the consensus; reduced precision ('2026') when the source gives no day"),
+    Column("currency", TEXT, "ISO currency of price and targets; 'GBp' means pence"),
+    Column("price", FLOAT, "share price quoted by the source with its consensus; NaN if it quoted none"),
+    Column("price_as_of", TEXT, "ISO date of `price`"),
+    Column("target_mean", FLOAT, "mean analyst price target"),
+    Column("target_median", FLOAT, "median analyst price target"),
+    Column("target_low", FLOAT, "lowest analyst price target"),
+    Column("target_high", FLOAT, "highest analyst price target"),
+    Column("n_analysts", COUNT, "analysts behind the targets or ratings"),
+    Column("strong_buy", COUNT, "Strong Buy ratings; <NA> if the source does not count them separately"),
+    Column("buy", COUNT, "Buy ratings"),
+    Column("hold", COUNT, "Hold ratings"),
+    Column("sell", COUNT, "Sell ratings"),
+    Column("strong_sell", COUNT, "Strong Sell ratings; <NA> if the source does not count them separately"),
+    Column("rating_mean", FLOAT, "mean rating on the 1 (Strong Buy) to 5 (Strong Sell) scale, as the source reports it"),
+    Column("source_label", TEXT, "the consensus label the source itself published, in this project's words"),
+    Column("source_id", TEXT, "key of the source in data/manifest.json, or 'yfinance' / 'store' for live data"),
+    Column("note", TEXT, "free text about the record from its source", required=False),
+)
+
+CONSENSUS = Schema("consensus", _CONSENSUS_COLUMNS, key=("ticker", "source_id"))
+
+#: The public CSV contract, in this order. Do not reorder or rename: scripts depend on it.
+CSV_COLUMNS: tuple[str, ...] = (
+    "ticker", "source", "as_of", "currency", "price", "price_as_of",
+    "target_mean", "target_median", "target_low", "target_high", "n_analysts",
+    "strong_buy", "buy", "hold", "sell", "strong_sell",
+    "rating_mean", "consensus", "upside_mean", "upside_low", "upside_high",
+)  # fmt: skip
+
+_BY_NAME = {c.name: c for c in _CONSENSUS_COLUMNS}
+_COMPUTED: tuple[Column, ...] = (
+    Column("consensus", TEXT, "consensus label from the 1-5 rating mean: Strong Buy, Buy, Hold, Sell, Strong Sell"),
+    Column("upside_mean", FLOAT, "target_mean / price - 1"),
+    Column("upside_low", FLOAT, "target_low / price - 1"),
+    Column("upside_high", FLOAT, "target_high / price - 1"),
+    Column("upside_median", FLOAT, "target_median / price - 1"),
+    Column("target_dispersion", FLOAT, "(target_high - target_low) / target_mean: spread of targets"),
+    Column("rating_basis", TEXT, "'reported' (the source's own mean) or 'counts' (computed from the counts)"),
+    Column("price_source", TEXT, "'source' (quoted with the consensus) or 'close' (latest bundled close)"),
+    Column("coverage", TEXT, "'targets', 'rating only' or 'none' (no consensus for this ticker)"),
+    Column("is_primary", FLAG, "the row the overview uses for this ticker (see ratings.core.PRIMARY_RULE)"),
+    Column("name", TEXT, "company name, where known"),
+)
+_COMPUTED_BY_NAME = {c.name: c for c in _COMPUTED}
+
+CONSENSUS_TABLE = Schema(
+    "consensus_table",
+    tuple(_BY_NAME.get(n) or _COMPUTED_BY_NAME[n] for n in CSV_COLUMNS)
+    + tuple(c for c in _COMPUTED if c.name not in CSV_COLUMNS)
+    + tuple(c for c in _CONSENSUS_COLUMNS if c.name not in CSV_COLUMNS),
+    key=("ticker", "source_id"),
+)
+
+CONSENSUS_HISTORY = Schema(
+    "consensus_history",
+    (
+        *_CONSENSUS_COLUMNS,
+        Column("observed_at", TEXT, "ISO timestamp (UTC) when this snapshot of the consensus was taken"),
+    ),
+    key=("ticker", "source_id", "as_of"),
+)
+
+PRICES = Schema(
+    "prices",
+    (
+        Column("ticker", TEXT, "Yahoo-style symbol"),
+        Column("date", "datetime64[ns]", "trading day, in the exchange's own calendar"),
+        Column("close", FLOAT, "closing price in `currency`"),
+        Column("currency", TEXT, "ISO currency of `close`"),
+        Column("source_id", TEXT, "key of the price series' source in data/manifest.json"),
+    ),
+    key=("ticker", "date"),
+)
+
+UNIVERSE = Schema(
+    "universe",
+    (
+        Column("ticker", TEXT, "Yahoo-style symbol"),
+        Column("name", TEXT, "company name"),
+        Column("sector", TEXT, "sector: GICS for S&P 500 members, finviz's scheme otherwise"),
+        Column("industry", TEXT, "GICS sub-industry or finviz industry"),
+        Column("sector_scheme", TEXT, "'GICS' or 'finviz'"),
+        Column("in_sp500", FLAG, "member of the S&P 500 on the constituents list's date"),
+        Column("in_watchlist", FLAG, "member of the default watchlist"),
+    ),
+    key=("ticker",),
+)
+
+
+def conform(frame: pd.DataFrame, schema: Schema, *, keep_extra: bool = False) -> pd.DataFrame:
+    """Return `frame` with the schema's columns in order and cast to the schema's dtypes.
+
+    A column the frame lacks is added as all-missing: a source that does not publish a median
+    target has an unknown median, not a broken frame. Extra columns are dropped unless `keep_extra`.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for col in schema.columns:
+        values = frame[col.name] if col.name in frame.columns else pd.Series(pd.NA, index=frame.index)
+        out[col.name] = _cast(values, col)
+    if keep_extra:
+        for name in frame.columns:
+            if name not in out.columns:
+                out[name] = frame[name]
+    return out
+
+
+def _cast(values: pd.Series, col: Column) -> pd.Series:
+    if col.dtype == FLOAT:
+        return pd.to_numeric(values, errors="coerce").astype(FLOAT)
+    if col.dtype == COUNT:
+        numeric = pd.to_numeric(values, errors="coerce")
+        # A fractional "count" is a broken record, not a rounding problem: make it unknown.
+        numeric = numeric.where(numeric.isna() | (numeric == numeric.round()))
+        return numeric.astype(COUNT)
+    if col.dtype == FLAG:
+        return values.fillna(False).astype(FLAG)
+    if col.dtype.startswith("datetime64"):
+        return pd.to_datetime(values).astype(col.dtype)
+    return values.astype(TEXT)
+
+
+def validate(frame: pd.DataFrame, schema: Schema) -> None:
+    """Raise :class:`SchemaError` listing every way `frame` breaks `schema`."""
+    problems: list[str] = []
+    for col in schema.columns:
+        if col.name not in frame.columns:
+            if col.required:
+                problems.append(f"missing column {col.name!r}")
+            continue
+        actual = str(frame[col.name].dtype)
+        if actual != col.dtype:
+            problems.append(f"column {col.name!r} is {actual}, expected {col.dtype}")
+        elif col.dtype == FLOAT and frame[col.name].isin([float("inf"), float("-inf")]).any():
+            problems.append(f"column {col.name!r} holds inf")
+        elif col.dtype == COUNT and (frame[col.name].dropna() < 0).any():
+            problems.append(f"column {col.name!r} holds a negative count")
+    if schema.key and set(schema.key) <= set(frame.columns) and frame.duplicated(list(schema.key)).any():
+        dupes = frame.loc[frame.duplicated(list(schema.key), keep=False), list(schema.key)]
+        problems.append(f"duplicate key {schema.key}: {dupes.head(3).to_dict('records')}")
+    if problems:
+        raise SchemaError(f"{schema.name}: " + "; ".join(problems))
