@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .schema import CONSENSUS, CONSENSUS_TABLE, COUNT_COLUMNS, conform
+from .schema import CONSENSUS, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, conform
 
 LABELS: tuple[str, ...] = ("Strong Buy", "Buy", "Hold", "Sell", "Strong Sell")
 #: Upper bounds (inclusive) of the label bands on the 1-5 scale.
@@ -81,14 +81,16 @@ def implied_upside(target: pd.Series, price: pd.Series) -> pd.Series:
     t = pd.to_numeric(target, errors="coerce").astype("float64")
     p = pd.to_numeric(price, errors="coerce").astype("float64")
     usable = np.isfinite(t) & np.isfinite(p) & (t > 0) & (p > 0)
-    return (t.where(usable) / p.where(usable) - 1).astype("float64")
+    upside = t.where(usable) / p.where(usable) - 1
+    return upside.where(np.isfinite(upside)).astype("float64")  # a price near 0 must not give inf
 
 
 def target_dispersion(frame: pd.DataFrame) -> pd.Series:
     """``(target_high - target_low) / target_mean``; NaN unless all three are known and sane."""
     high, low, mean = (frame[c].astype("float64") for c in ("target_high", "target_low", "target_mean"))
     usable = (mean > 0) & (low > 0) & (high >= low)
-    return ((high - low) / mean).where(usable).astype("float64")
+    spread = (high - low) / mean
+    return spread.where(usable & np.isfinite(spread)).astype("float64")
 
 
 def attach_prices(consensus: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
@@ -105,8 +107,8 @@ def attach_prices(consensus: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame
     need = own.isna()
     if not need.any() or prices.empty:
         return out
-    closes = prices[["ticker", "date", "close", "currency"]].dropna(subset=["close"])
-    closes = closes[closes["close"] > 0].sort_values("date")
+    closes = conform(prices, PRICES).dropna(subset=["close"])
+    closes = closes.loc[closes["close"] > 0, ["ticker", "date", "close", "currency"]].sort_values("date")
     wanted = out.loc[need, ["ticker", "as_of"]].copy()
     day = pd.to_datetime(wanted["as_of"], format="%Y-%m-%d", errors="coerce")
     wanted["date"] = day.fillna(pd.Timestamp.max.normalize()).astype("datetime64[ns]")

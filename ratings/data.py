@@ -55,8 +55,8 @@ class Dataset:
 
     @cached_property
     def known_tickers(self) -> frozenset[str]:
-        return frozenset(self.consensus["ticker"]) | frozenset(self.prices["ticker"]) | frozenset(
-            self.universe["ticker"]
+        return (
+            frozenset(self.consensus["ticker"]) | frozenset(self.prices["ticker"]) | frozenset(self.universe["ticker"])
         )
 
     def table(self, tickers: list[str] | None = None) -> pd.DataFrame:
@@ -85,7 +85,9 @@ def load_bundle(directory: Path | None = None, *, verify: bool = True) -> Datase
     try:
         manifest = json.loads(manifest_path.read_text())
     except FileNotFoundError:
-        raise DataError(f"No bundled data: {manifest_path} is missing. Rebuild it with scripts/build_bundle.py.") from None
+        raise DataError(
+            f"No bundled data: {manifest_path} is missing. Rebuild it with scripts/build_bundle.py."
+        ) from None
     except (OSError, ValueError) as exc:
         raise DataError(f"The bundle manifest {manifest_path} is unreadable: {exc}") from None
 

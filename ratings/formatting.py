@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -35,7 +37,9 @@ def money(value: Any, currency: Any = "USD", *, digits: int = 2) -> str:
     """14.901 'USD' -> '$14.90'; 22.6 'HKD' -> 'HK$22.60'; 1234.5 'GBp' -> '1,234.50p'."""
     if _is_missing(value):
         return MISSING
-    number = f"{float(value):,.{digits}f}"
+    # Round the decimal the source wrote (13.405 -> 13.41), not its binary neighbour 13.40499...
+    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    number = f"{rounded:,.{digits}f}"
     if _is_missing(currency):
         return number
     code = str(currency)
@@ -57,13 +61,13 @@ def money_range(low: Any, high: Any, currency: Any) -> str:
     return f"{money(low, currency)} – {money(high, currency)}"
 
 
-def counts_text(row: pd.Series | dict[str, Any]) -> str:
+def counts_text(row: Mapping[Any, Any]) -> str:
     """'2 Buy · 11 Hold · 1 Sell' from the known counts; '' when the source gives none."""
     parts = [f"{int(row[c])} {_COUNT_NAMES[c]}" for c in COUNT_COLUMNS if not _is_missing(row.get(c))]
     return " · ".join(parts)
 
 
-def label_text(row: pd.Series | dict[str, Any]) -> str:
+def label_text(row: Mapping[Any, Any]) -> str:
     """'Hold (2.71 of 5; 2 Buy · 11 Hold · 1 Sell)' or 'No consensus in the data'."""
     label = row.get("consensus")
     if _is_missing(label):
@@ -99,7 +103,9 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
             "Upside": [percent(r["upside_mean"]) for r in rows],
             "Target range": [money_range(r["target_low"], r["target_high"], r["currency"]) for r in rows],
             "Upside range": [
-                MISSING if _is_missing(r["upside_low"]) else f"{percent(r['upside_low'])} to {percent(r['upside_high'])}"
+                MISSING
+                if _is_missing(r["upside_low"])
+                else f"{percent(r['upside_low'])} to {percent(r['upside_high'])}"
                 for r in rows
             ],
             "Source": table["source"].fillna(MISSING),

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from pandas.api.types import pandas_dtype
 
 FLOAT = "float64"
 COUNT = "Int64"  # nullable integer: a count that is unknown stays <NA>, not 0
@@ -90,7 +91,9 @@ _CONSENSUS_COLUMNS: tuple[Column, ...] = (
     Column("hold", COUNT, "Hold ratings"),
     Column("sell", COUNT, "Sell ratings"),
     Column("strong_sell", COUNT, "Strong Sell ratings; <NA> if the source does not count them separately"),
-    Column("rating_mean", FLOAT, "mean rating on the 1 (Strong Buy) to 5 (Strong Sell) scale, as the source reports it"),
+    Column(
+        "rating_mean", FLOAT, "mean rating on the 1 (Strong Buy) to 5 (Strong Sell) scale, as the source reports it"
+    ),
     Column("source_label", TEXT, "the consensus label the source itself published, in this project's words"),
     Column("source_id", TEXT, "key of the source in data/manifest.json, or 'yfinance' / 'store' for live data"),
     Column("note", TEXT, "free text about the record from its source", required=False),
@@ -184,18 +187,18 @@ def conform(frame: pd.DataFrame, schema: Schema, *, keep_extra: bool = False) ->
 
 
 def _cast(values: pd.Series, col: Column) -> pd.Series:
-    if col.dtype == FLOAT:
-        return pd.to_numeric(values, errors="coerce").astype(FLOAT)
-    if col.dtype == COUNT:
+    dtype = pandas_dtype(col.dtype)
+    if col.dtype in (FLOAT, COUNT):
         numeric = pd.to_numeric(values, errors="coerce")
-        # A fractional "count" is a broken record, not a rounding problem: make it unknown.
-        numeric = numeric.where(numeric.isna() | (numeric == numeric.round()))
-        return numeric.astype(COUNT)
+        if col.dtype == COUNT:
+            # A fractional "count" is a broken record, not a rounding problem: make it unknown.
+            numeric = numeric.where(numeric.isna() | (numeric == numeric.round()))
+        return numeric.astype(dtype)
     if col.dtype == FLAG:
-        return values.fillna(False).astype(FLAG)
+        return values.fillna(False).astype(dtype)
     if col.dtype.startswith("datetime64"):
-        return pd.to_datetime(values).astype(col.dtype)
-    return values.astype(TEXT)
+        return pd.to_datetime(values).astype(dtype)
+    return values.astype(dtype)
 
 
 def validate(frame: pd.DataFrame, schema: Schema) -> None:

@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ratings.schema import (  # noqa: E402 - the project root is only importable after the line above
+from ratings.schema import (
     CONSENSUS,
     CONSENSUS_HISTORY,
     PRICES,
@@ -38,7 +38,7 @@ from ratings.schema import (  # noqa: E402 - the project root is only importable
     conform,
     validate,
 )
-from ratings.tickers import WATCHLIST  # noqa: E402
+from ratings.tickers import WATCHLIST
 
 YAHOO_TERMS = (
     "Values from Yahoo Finance; Yahoo's terms of use apply. Shipped as a small, clearly labelled "
@@ -291,8 +291,13 @@ def prices(src: Path) -> tuple[pd.DataFrame, int]:
     series: list[pd.DataFrame] = []
     for ticker in ("F", "TSLA", "NVDA", "1211.HK", "1810.HK"):
         frame = _closes_json(src / f"prices/closes/{ticker}.json", ticker)
-        series.append(frame.assign(ticker=ticker, currency="HKD" if ticker.endswith(".HK") else "USD",
-                                   source_id="closes-stock-chart-screener"))
+        series.append(
+            frame.assign(
+                ticker=ticker,
+                currency="HKD" if ticker.endswith(".HK") else "USD",
+                source_id="closes-stock-chart-screener",
+            )
+        )
     for ticker in ("PSNY", "LOT"):
         frame = _csv_closes(src / f"prices/watchlist/{ticker}-closes.csv")
         series.append(frame.assign(ticker=ticker, currency="USD", source_id="closes-factor-attribution"))
@@ -322,9 +327,7 @@ def universe(src: Path, finviz_names: pd.DataFrame, tickers: set[str]) -> pd.Dat
     )
     others = finviz_names[finviz_names["ticker"].isin(tickers - set(members["ticker"]))]
     others = others.assign(sector_scheme="finviz", in_sp500=False)
-    extra = pd.DataFrame(
-        {"ticker": list(EXTRA_NAMES), "name": list(EXTRA_NAMES.values()), "in_sp500": False}
-    )
+    extra = pd.DataFrame({"ticker": list(EXTRA_NAMES), "name": list(EXTRA_NAMES.values()), "in_sp500": False})
     rows = pd.concat([members, others, extra], ignore_index=True)
     rows = rows.drop_duplicates("ticker")
     known = set(rows["ticker"])

@@ -1,0 +1,89 @@
+"""Numbers formatted for people."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ratings import formatting as fmt
+from ratings.data import load_bundle
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0.1116, "+11.2%"),
+        (-0.17941, "-17.9%"),
+        (0.0, "+0.0%"),
+        (12.5, "+1,250.0%"),
+        (NAN, "—"),
+        (None, "—"),
+        (pd.NA, "—"),
+    ],
+)
+def test_percent(value: object, expected: str) -> None:
+    assert fmt.percent(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "expected"),
+    [
+        (14.901, "USD", "$14.90"),
+        (1507.7906, "USD", "$1,507.79"),
+        (22.6, "HKD", "HK$22.60"),
+        (1234.5, "GBp", "1,234.50p"),  # London quotes in pence
+        (12.0, "GBP", "£12.00"),
+        (3.0, "SEK", "3.00 SEK"),
+        (3.0, pd.NA, "3.00"),
+        (NAN, "USD", "—"),
+        (float("inf"), "USD", "—"),
+    ],
+)
+def test_money(value: float, currency: object, expected: str) -> None:
+    assert fmt.money(value, currency) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(20, "20"), (12345, "12,345"), (pd.NA, "—"), (NAN, "—")])
+def test_count(value: object, expected: str) -> None:
+    assert fmt.count(value) == expected
+
+
+def test_money_range_needs_both_ends() -> None:
+    assert fmt.money_range(11, 20, "USD") == "$11.00 – $20.00"
+    assert fmt.money_range(NAN, 20, "USD") == "—"
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"), [("2026-07-02", "2026-07-02"), ("2026", "2026 (no day given)"), (pd.NA, "—")]
+)
+def test_dated(as_of: object, expected: str) -> None:
+    assert fmt.dated(as_of) == expected
+
+
+def test_label_text_for_every_kind_of_coverage() -> None:
+    table = load_bundle().table(["F", "PSNY", "1810.HK"])
+    texts = dict(
+        zip(table["source"].fillna("none"), (fmt.label_text(r) for r in table.to_dict("records")), strict=False)
+    )
+    assert texts["TipRanks"] == "Hold (2.93 of 5; 2 Buy · 11 Hold · 1 Sell)"
+    assert texts["Yahoo Finance"] == "Hold (2.71 of 5)"
+    assert texts["none"] == "No consensus in the data"
+
+
+def test_display_table_shows_every_row_with_source_and_date() -> None:
+    table = load_bundle().table(["F", "1810.HK"])
+    shown = fmt.display_table(table)
+    assert len(shown) == len(table)
+    ford = shown[shown["Source"] == "Yahoo Finance"].iloc[0]
+    assert (ford["Upside"], ford["Mean target"], ford["Price"], ford["As of"]) == (
+        "+11.2%",
+        "$14.90",
+        "$13.41",
+        "2026-07-02",
+    )
+    tipranks = shown[shown["Source"] == "TipRanks"].iloc[0]
+    assert tipranks["As of"] == "2026 (no day given)" and tipranks["Price date"].endswith("(close)")
+    xiaomi = shown[shown["Ticker"] == "1810.HK"].iloc[0]
+    assert xiaomi["Price"].startswith("HK$") and xiaomi["Upside"] == "—" and xiaomi["Source"] == "—"
