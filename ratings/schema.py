@@ -10,7 +10,7 @@ Conventions for all frames:
   precision (TipRanks' Ford record is ``"2026"``) rather than being given an invented day;
 * prices and price targets of one row are in the row's ``currency``.
 
-Five frames cross module boundaries:
+These frames cross module boundaries:
 
 ``CONSENSUS``
     One row per ticker and source snapshot, as a loader delivers it (before the core adds
@@ -21,6 +21,12 @@ Five frames cross module boundaries:
 ``CONSENSUS_HISTORY``
     ``CONSENSUS`` plus ``observed_at``: dated snapshots of one source's consensus, at most one
     per ticker, source and day (the last one seen that day).
+``SNAPSHOTS``
+    The same columns, every stored fetch (the local store keeps them all).
+``TREND``
+    Yahoo's recommendation trend: Strong Buy..Strong Sell counts for this month and the three before.
+``UPGRADES``
+    Analysts' upgrades, downgrades, initiations and price-target changes, one row per action.
 ``PRICES``
     Daily closes, one row per ticker and trading day.
 ``UNIVERSE``
@@ -140,6 +146,38 @@ CONSENSUS_HISTORY = Schema(
         Column("observed_at", TEXT, "ISO timestamp (UTC) when this snapshot of the consensus was taken"),
     ),
     key=("ticker", "source_id", "as_of"),
+)
+
+#: Every stored fetch of a source's consensus: CONSENSUS_HISTORY's columns, any number per day.
+SNAPSHOTS = Schema("snapshots", CONSENSUS_HISTORY.columns, key=("ticker", "source_id", "observed_at"))
+
+TREND = Schema(
+    "trend",
+    (
+        Column("ticker", TEXT, "Yahoo-style symbol"),
+        Column("period", TEXT, "Yahoo's period: '0m' this month, '-1m' last month, ..."),
+        Column("month", TEXT, "the calendar month the period stands for, 'YYYY-MM', relative to observed_at"),
+        *(Column(c, COUNT, f"{c.replace('_', ' ').title()} ratings that month") for c in COUNT_COLUMNS),
+        Column("observed_at", TEXT, "ISO timestamp (UTC) of the fetch that returned this trend"),
+    ),
+    key=("ticker", "observed_at", "period"),
+)
+
+UPGRADES = Schema(
+    "upgrades",
+    (
+        Column("ticker", TEXT, "Yahoo-style symbol"),
+        Column("graded_at", TEXT, "ISO timestamp (UTC) of the analyst action"),
+        Column("firm", TEXT, "the research firm"),
+        Column("action", TEXT, "Yahoo's action: 'up', 'down', 'init', 'main' (maintained), 'reit' (reiterated)"),
+        Column("from_grade", TEXT, "previous rating in the firm's own words; <NA> if none"),
+        Column("to_grade", TEXT, "new rating in the firm's own words"),
+        Column("price_target_action", TEXT, "Yahoo's priceTargetAction ('Raises', 'Lowers', ...), where given"),
+        Column("prior_price_target", FLOAT, "the firm's previous price target; NaN where Yahoo sends 0 (none)"),
+        Column("current_price_target", FLOAT, "the firm's new price target; NaN where Yahoo sends 0 (none)"),
+        Column("source", TEXT, "who published the record: 'Yahoo Finance'"),
+    ),
+    key=("ticker", "graded_at", "firm", "action"),
 )
 
 PRICES = Schema(
