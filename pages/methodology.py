@@ -1,0 +1,147 @@
+"""Methodology: how the numbers are computed, and where every source comes from."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from ratings import core, st_cache
+from ratings.export import bundle_as_of
+from ratings.formatting import MISSING, dated, money, percent
+from ratings.tickers import WATCHLIST
+
+
+def bands() -> pd.DataFrame:
+    """The label bands of the 1-5 scale, from the same constants the computation uses."""
+    edges = core.BAND_EDGES
+    return pd.DataFrame(
+        {
+            "Consensus": list(core.LABELS),
+            "Rating mean": [
+                f"{'from' if i == 0 else 'above'} {edges[i]:.1f} up to and including {edges[i + 1]:.1f}"
+                for i in range(len(core.LABELS))
+            ],
+            "Score of one such rating": [str(core.COUNT_SCORES[c]) for c in core.COUNT_SCORES],
+        }
+    )
+
+
+def sources_frame(sources: dict[str, dict[str, object]]) -> pd.DataFrame:
+    fields = ("title", "provider", "as_of", "repository", "commit", "path", "terms", "caveat")
+    return pd.DataFrame(
+        [{"source_id": key, **{f: meta.get(f) for f in fields}} for key, meta in sources.items()],
+        columns=["source_id", *fields],
+    )
+
+
+def coverage_frame(dataset_prices: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """What the bundle holds for each watchlist ticker: consensus sources and the span of its prices."""
+    spans = dataset_prices.groupby("ticker")["date"].agg(["min", "max"])
+    rows = []
+    for ticker, group in table.groupby("ticker", sort=False):
+        has = group[group["coverage"] != core.COVERAGE_NONE]
+        span = spans.loc[ticker] if ticker in spans.index else None
+        rows.append(
+            {
+                "Ticker": ticker,
+                "Consensus in the bundle": "; ".join(
+                    f"{r['source']} {dated(r['as_of'])}: {r['coverage']}" for r in has.to_dict("records")
+                )
+                or "none",
+                "Daily prices": MISSING if span is None else f"{span['min']:%Y-%m-%d} to {span['max']:%Y-%m-%d}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    ui.run_through_app()
+    dataset = ui.load_dataset()
+    if dataset is None:
+        return
+    st.title("Methodology")
+    st.markdown(
+        "How the consensus label, the implied upside and the other figures are worked out, which source "
+        "is shown first, and where every number comes from. The text below is the documentation of the "
+        "code that computes them (`ratings.core`)."
+    )
+    for heading, body in ui.rst_to_markdown(core.__doc__):
+        if not heading:
+            continue  # the module's introduction speaks to programmers
+        st.subheader(heading)
+        st.markdown(body)
+        if heading == "Consensus label":
+            st.table(bands())
+        if heading == "Implied upside":
+            example = st_cache.table(("F",))
+            row = core.primary_rows(example).iloc[0] if not example.empty else None
+            if row is not None and pd.notna(row["upside_mean"]):
+                st.markdown(
+                    ui.md(
+                        f"Example: {row['ticker']} on {row['source']} ({dated(row['as_of'])}): mean target "
+                        f"{money(row['target_mean'], row['currency'])} / price {money(row['price'], row['currency'])}"
+                        f" − 1 = {percent(row['upside_mean'])}."
+                    )
+                )
+
+    st.subheader("Primary source")
+    st.markdown(ui.md(core.PRIMARY_RULE))
+
+    st.subheader("Data sources")
+    st.markdown(
+        ui.md(f"{dataset.label}. Each source with its provider, as-of date, origin and terms of use:")
+    )
+    for source_id, meta in dataset.sources.items():
+        origin = meta.get("repository")
+        commit = meta.get("commit")
+        lines = [
+            f"**{ui.md(meta.get('title') or source_id)}**",
+            f"Provider: {ui.md(meta.get('provider') or MISSING)} · as of {ui.md(dated(meta.get('as_of')))}"
+            f" · id {ui.md(source_id)}",
+            "Origin: "
+            + (
+                f"{ui.md(origin)} @ {ui.md(commit or 'unknown commit')}, {ui.md(meta.get('path') or '')}"
+                if origin
+                else "no repository (" + ui.md(meta.get("caveat") or "quoted figures") + ")"
+            ),
+            f"Terms: {ui.md(meta.get('terms') or MISSING)}",
+        ]
+        if meta.get("caveat") and origin:
+            lines.append(f"Caveat: {ui.md(meta['caveat'])}")
+        st.markdown("  \n".join(lines))
+    ui.csv_button(
+        sources_frame({k: dict(v) for k, v in dataset.sources.items()}),
+        kind="sources", tickers=[], as_of=None, key="methodology-sources", label="Sources as CSV",
+    )  # fmt: skip
+
+    st.subheader("What the bundle does not have")
+    table = st_cache.table(tuple(WATCHLIST))
+    coverage = coverage_frame(dataset.prices, table)
+    none = table.loc[table["coverage"] == core.COVERAGE_NONE, "ticker"].unique().tolist()
+    targets = set(table.loc[table["coverage"] == core.COVERAGE_TARGETS, "ticker"])
+    rated = table.loc[table["coverage"] == core.COVERAGE_RATING, "ticker"].unique()
+    rating_only = [t for t in rated if t not in targets]
+    notes = []
+    if none:
+        notes.append(f"No analyst consensus at all for {ui.md_list(none)}: the pages say so, with no numbers.")
+    if rating_only:
+        notes.append(f"A rating only, no price targets (so no upside), for {ui.md_list(rating_only)}.")
+    consensus_day = bundle_as_of(table)
+    last_close = dataset.prices[dataset.prices["ticker"].isin(WATCHLIST)].groupby("ticker")["date"].max()
+    stale = last_close[last_close < pd.Timestamp(consensus_day)] if consensus_day else last_close.iloc[:0]
+    for ticker, day in stale.items():
+        notes.append(
+            f"Stale prices for {ui.md(ticker)}: its last bundled close is {day:%Y-%m-%d}, before the "
+            f"consensus date {ui.md(consensus_day)}."
+        )
+    notes.append(
+        "No snapshot has prices and consensus for the same day: a row without its own price uses the latest "
+        "bundled close and says so. The default watchlist's coverage:"
+    )
+    st.markdown("\n".join(f"- {n}" for n in notes))
+    st.dataframe(coverage, hide_index=True)
+    ui.csv_button(coverage, kind="coverage", tickers=WATCHLIST, as_of=None, key="methodology-coverage")
+
+
+main()

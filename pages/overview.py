@@ -1,0 +1,88 @@
+"""Overview (the default page): the watchlist's consensus and implied upside, one row per source."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from ratings import st_cache
+from ratings.charts import upside_chart
+from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS
+from ratings.export import bundle_as_of
+from ratings.formatting import display_table
+from ratings.tickers import WATCHLIST, parse_tickers
+
+QUERY_PARAM = "tickers"
+
+
+def initial_watchlist() -> str:
+    """The watchlist of a shared link (``?tickers=F,TSLA``), else the default one."""
+    shared = st.query_params.get(QUERY_PARAM)
+    return ", ".join(WATCHLIST) if shared is None else shared.replace(",", ", ")
+
+
+def main() -> None:
+    ui.run_through_app()
+    dataset = ui.load_dataset()
+    if dataset is None:
+        return
+    st.title("Analyst consensus")
+    st.caption("Wall Street analyst ratings and the upside implied by their price targets (target / price − 1).")
+
+    ui.seed_widget(ui.WATCHLIST_KEY, initial_watchlist)
+    text = st.sidebar.text_input(
+        "Watchlist",
+        key=ui.WATCHLIST_KEY,
+        help="Tickers separated by commas or spaces, as Yahoo spells them: F, BRK-B, 1810.HK. "
+        "The page address keeps the list, so a link shares this view.",
+        placeholder="F, TSLA, NVDA",
+    )
+    ui.remember(ui.WATCHLIST_KEY)
+    parsed = parse_tickers(text, known=dataset.known_tickers)
+    ui.set_query_param(QUERY_PARAM, ",".join(parsed.valid))
+
+    if parsed.invalid:
+        named = "; ".join(f"{ui.md(raw)} ({ui.md(reason)})" for raw, reason in parsed.invalid.items())
+        st.warning(f"Not shown: {named}.", icon=":material/warning:")
+    if not parsed.valid:
+        st.info(
+            "The watchlist is empty. Type tickers into the sidebar, for example "
+            + ui.md(", ".join(WATCHLIST[:3]))
+            + ".",
+            icon=":material/info:",
+        )
+        return
+
+    table = st_cache.table(tuple(parsed.valid))
+    as_of = bundle_as_of(table)
+
+    shown = display_table(table)
+    # Source and date beside the figures they qualify, upside within the first screen width.
+    first = ["Ticker", "Name", "Source", "As of", "Consensus", "Analysts", "Price", "Mean target", "Upside"]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_order=[*first, *(c for c in shown.columns if c not in first)],
+        column_config={"Name": st.column_config.TextColumn(width=150)},
+        height=ui.table_height(len(shown)),
+    )
+    ui.csv_button(ui.consensus_csv(table), kind="consensus", tickers=parsed.valid, as_of=as_of, key="overview")
+
+    none = table.loc[table["coverage"] == COVERAGE_NONE, "ticker"].unique().tolist()
+    if none:
+        st.info(f"The bundled snapshot has no analyst consensus for {ui.md_list(none)}.", icon=":material/info:")
+    covered = set(table.loc[table["coverage"] == COVERAGE_TARGETS, "ticker"])
+    rating_only = [t for t in table.loc[table["coverage"] == COVERAGE_RATING, "ticker"].unique() if t not in covered]
+    if rating_only:
+        st.info(
+            f"{ui.md_list(rating_only)}: a rating only, no price targets in the data, so no upside.",
+            icon=":material/info:",
+        )
+
+    st.subheader("Implied upside")
+    ui.chart(upside_chart(table), kind="upside", tickers=parsed.valid, as_of=as_of, key="overview-upside")
+    ui.static_export_note()
+    ui.provenance_caption(table, dataset)
+
+
+main()

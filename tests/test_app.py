@@ -1,0 +1,502 @@
+"""The Streamlit app under ``streamlit.testing.v1.AppTest``: every page, the watchlist, the URL, safe text.
+
+Expected values come from the bundled data (``load_bundle``) or from the documented source figures
+in data/PROVENANCE.md (Ford: Yahoo 2026-07-02 target 14.901 on a price of 13.405 from 20 analysts;
+TipRanks 2 Buy / 11 Hold / 1 Sell, target 13.87), never from the app's own output.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+from ratings.core import LABELS, implied_upside, primary_rows
+from ratings.data import DATA_DIR_ENV, Dataset, load_bundle
+from ratings.formatting import money, percent
+from ratings.schema import CSV_COLUMNS
+from ratings.tickers import WATCHLIST
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+TIMEOUT = 30
+PAGES = ("pages/overview.py", "pages/ticker.py", "pages/compare.py", "pages/methodology.py")
+NO_CONSENSUS = ("1810.HK", "1211.HK", "BYDDF")  # PROVENANCE.md: no real consensus in the bundle
+RATING_ONLY = ("PSNY", "LOT")  # PROVENANCE.md: a finviz rating only
+
+# Documented source values (data/PROVENANCE.md), not read from the app.
+FORD_YAHOO = {"as_of": "2026-07-02", "target": 14.901, "price": 13.405, "analysts": 20}
+FORD_TIPRANKS = {"counts": "2 Buy · 11 Hold · 1 Sell", "target": 13.87, "analysts": 14}
+
+
+@pytest.fixture(scope="module")
+def dataset() -> Dataset:
+    return load_bundle()
+
+
+def load_ui() -> ModuleType:
+    """ui.py sits beside app.py, outside the installed package: load it by path."""
+    spec = importlib.util.spec_from_file_location("ui", ROOT / "ui.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ui = load_ui()
+
+
+def app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
+    """Run the app (optionally with query parameters, optionally then switch to `page`)."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    if page is not None and page != PAGES[0]:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def unescape(text: str) -> str:
+    """What a reader sees of Markdown that ui.md escaped."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def texts(at: AppTest, *kinds: str) -> list[str]:
+    kinds = kinds or ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+    return [unescape(str(el.value)) for kind in kinds for el in at.get(kind)]
+
+
+def first_table(at: AppTest) -> pd.DataFrame:
+    assert at.dataframe, "the page shows no table"
+    frame = at.dataframe[0].value
+    assert isinstance(frame, pd.DataFrame)
+    return frame
+
+
+def overview_tickers(at: AppTest) -> list[str]:
+    return list(dict.fromkeys(first_table(at)["Ticker"]))
+
+
+# --- every page -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_an_exception_or_error(page: str) -> None:
+    at = app(page=page)
+    assert not at.error, [e.value for e in at.error]
+    assert at.title, "every page has a title"
+
+
+@pytest.mark.parametrize(
+    ("page", "charts"),
+    [("pages/overview.py", 1), ("pages/ticker.py", 2), ("pages/compare.py", 2), ("pages/methodology.py", 0)],
+)
+def test_every_chart_has_its_downloads_and_every_table_a_csv(page: str, charts: int) -> None:
+    at = app(page=page)
+    labels = [b.label for b in at.get("download_button")]
+    assert len(at.get("plotly_chart")) == charts
+    static = ui.static_export_available()
+    per_chart = ["PNG", "SVG", "HTML"] if static else ["HTML"]
+    for fmt in per_chart:
+        assert labels.count(fmt) == charts, (fmt, labels)
+    assert sum("CSV" in label for label in labels) >= len(at.dataframe), labels
+    if not static:
+        assert any("Chrome" in t for t in texts(at, "caption"))
+
+
+@pytest.mark.parametrize("page", PAGES[1:])
+def test_a_shared_link_opened_first_still_runs_through_app_py(page: str) -> None:
+    """Before any st.navigation call Streamlit treats pages/ as a legacy folder and would run the
+    page alone; ui.run_through_app must rerun it inside app.py (whose sidebar note proves it ran)."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.switch_page(page)  # before the first run: the legacy folder's own page, as a fresh server sees it
+    at.run()
+    assert not at.exception
+    assert any("Bundled snapshot" in unescape(c.value) for c in at.sidebar.caption), "app.py did not run"
+    assert at.title
+
+
+def test_a_missing_bundle_is_an_error_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.error and "could not be loaded" in unescape(at.error[0].value)
+    assert str(tmp_path / "manifest.json") in unescape(at.error[0].value)
+
+
+# --- overview ---------------------------------------------------------------------------------
+
+
+def test_overview_lists_the_eight_watchlist_tickers_in_order() -> None:
+    assert overview_tickers(app()) == list(WATCHLIST)
+
+
+def test_overview_shows_ford_from_yahoo_and_tipranks_side_by_side() -> None:
+    table = first_table(app())
+    ford = table[table["Ticker"] == "F"].set_index("Source")
+    assert {"Yahoo Finance", "TipRanks"} <= set(ford.index)
+
+    yahoo = ford.loc["Yahoo Finance"]
+    assert yahoo["As of"] == FORD_YAHOO["as_of"]
+    assert yahoo["Consensus"].startswith("Hold")
+    assert yahoo["Mean target"] == money(FORD_YAHOO["target"], "USD")
+    assert yahoo["Price"] == money(FORD_YAHOO["price"], "USD")
+    assert yahoo["Analysts"] == str(FORD_YAHOO["analysts"])
+    assert yahoo["Upside"] == percent(FORD_YAHOO["target"] / FORD_YAHOO["price"] - 1)
+
+    tipranks = ford.loc["TipRanks"]
+    assert tipranks["As of"].startswith("2026") and "no day" in tipranks["As of"]
+    assert tipranks["Consensus"].startswith("Hold") and FORD_TIPRANKS["counts"] in tipranks["Consensus"]
+    assert tipranks["Mean target"] == money(FORD_TIPRANKS["target"], "USD")
+    assert tipranks["Analysts"] == str(FORD_TIPRANKS["analysts"])
+
+
+def test_overview_names_the_tickers_without_consensus(dataset: Dataset) -> None:
+    at = app()
+    without = dataset.table(list(WATCHLIST)).query("coverage == 'none'")["ticker"].tolist()
+    assert sorted(without) == sorted(NO_CONSENSUS), "the bundle changed: PROVENANCE.md says these have none"
+    message = next(t for t in texts(at, "info") if "no analyst consensus" in t)
+    for ticker in WATCHLIST:
+        named = re.search(rf"(?<![\w.]){re.escape(ticker)}(?!\w)", message) is not None
+        assert named == (ticker in NO_CONSENSUS), (ticker, message)
+    rating_only = next(t for t in texts(at, "info") if "rating only" in t)
+    assert all(t in rating_only for t in RATING_ONLY)
+
+
+def test_overview_has_a_provenance_caption_and_a_link_to_the_methodology() -> None:
+    at = app()
+    captions = " ".join(texts(at, "caption"))
+    for source, as_of in (("Yahoo Finance", "2026-07-02"), ("TipRanks", "2026"), ("finviz", "2025-08-21")):
+        assert re.search(rf"{source} \([^)]*{as_of}", captions), (source, captions)
+    assert any(el.type == "page_link" for el in at.main), "a link to the Methodology page"
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [["NVDA", "TSLA"], ["F"], ["1810.HK", "PSNY"], ["BRK-B", "AAPL", "MSFT"]],
+)
+def test_editing_the_watchlist_updates_table_and_url(edited: list[str]) -> None:
+    at = app()
+    at.text_input(key=ui.WATCHLIST_KEY).set_value(", ".join(t.lower() for t in edited)).run()
+    assert not at.exception
+    assert overview_tickers(at) == edited
+    assert at.query_params["tickers"] == ",".join(edited)
+    assert not at.warning
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["ZZZZ", "=1+1", "<script>alert(1)</script>", "[x](javascript:alert(1))", "$x$", "**bold**", "`code`"],
+)
+def test_a_bad_ticker_is_named_in_one_warning_and_the_rest_shown(bad: str) -> None:
+    at = app()
+    at.text_input(key=ui.WATCHLIST_KEY).set_value(f"F, {bad}, NVDA").run()
+    assert not at.exception
+    assert len(at.warning) == 1
+    raw = at.warning[0].value
+    shown = unescape(raw)
+    for part in re.split(r"[\s,;]+", bad):
+        if part:
+            assert part[:40] in shown or part.upper() in shown
+    # Nothing from the user reaches Markdown unescaped: no raw HTML, link, emphasis or LaTeX.
+    assert not re.search(r"(?<!\\)[<>\[\]`*$]", raw), raw
+    assert overview_tickers(at) == ["F", "NVDA"]
+    assert at.query_params["tickers"] == "F,NVDA"
+
+
+def test_query_params_on_load_are_honoured() -> None:
+    at = app({"tickers": "NVDA,ZZZZ"})
+    assert overview_tickers(at) == ["NVDA"]
+    assert len(at.warning) == 1 and "ZZZZ" in unescape(at.warning[0].value)
+    assert at.text_input(key=ui.WATCHLIST_KEY).value == "NVDA, ZZZZ"
+    assert at.query_params["tickers"] == "NVDA"
+
+
+def test_default_load_writes_the_watchlist_to_the_url() -> None:
+    assert app().query_params["tickers"] == ",".join(WATCHLIST)
+
+
+@pytest.mark.parametrize("text", ["", "   ", ", ;"])
+def test_an_empty_watchlist_gets_a_clear_message(text: str) -> None:
+    at = app()
+    at.text_input(key=ui.WATCHLIST_KEY).set_value(text).run()
+    assert not at.exception
+    assert any("watchlist is empty" in t for t in texts(at, "info"))
+    assert not at.dataframe and not at.get("plotly_chart")
+
+
+def test_the_watchlist_survives_a_visit_to_another_page() -> None:
+    at = app()
+    at.text_input(key=ui.WATCHLIST_KEY).set_value("NVDA, F").run()
+    at.switch_page("pages/methodology.py").run()
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    assert overview_tickers(at) == ["NVDA", "F"]
+
+
+# --- ticker -----------------------------------------------------------------------------------
+
+
+def test_ticker_page_shows_every_source_of_ford() -> None:
+    at = app({"ticker": "F"}, page="pages/ticker.py")
+    assert at.selectbox(key="ticker").value == "F"
+    assert at.query_params["ticker"] == "F"
+    sources = first_table(at).set_index("Source")
+    assert {"Yahoo Finance", "TipRanks", "finviz"} <= set(sources.index)
+    assert sources.loc["Yahoo Finance", "Mean target"] == money(FORD_YAHOO["target"], "USD")
+    assert sources.loc["Yahoo Finance", "Upside (mean)"] == percent(FORD_YAHOO["target"] / FORD_YAHOO["price"] - 1)
+    assert sources.loc["Yahoo Finance", "Primary"] == "yes"
+    assert FORD_TIPRANKS["counts"] in sources.loc["TipRanks", "Consensus"]
+    assert "close" in sources.loc["TipRanks", "Price used"], "TipRanks quotes no price: the close is used"
+    assert len(at.get("plotly_chart")) == 2, "price with targets, and the rating breakdown"
+    assert not at.info
+
+
+@pytest.mark.parametrize(
+    ("ticker", "message"),
+    [
+        ("PSNY", "rating only"),
+        ("LOT", "rating only"),
+        ("1810.HK", "no analyst consensus"),
+        ("BYDDF", "no analyst consensus"),
+    ],
+)
+def test_ticker_page_says_plainly_what_is_missing(ticker: str, message: str) -> None:
+    at = app({"ticker": ticker}, page="pages/ticker.py")
+    assert at.selectbox(key="ticker").value == ticker
+    assert any(message in t and ticker in t for t in texts(at, "info")), texts(at, "info")
+    assert not at.warning and not at.error
+
+
+@pytest.mark.parametrize("shared", ["ZZZZ", "<b>x</b>", "f"])
+def test_ticker_page_with_an_unknown_or_odd_ticker_in_the_url(shared: str) -> None:
+    at = app({"ticker": shared}, page="pages/ticker.py")
+    if shared.upper() == "F":
+        assert at.selectbox(key="ticker").value == "F" and not at.warning
+        return
+    assert len(at.warning) == 1 and shared in unescape(at.warning[0].value)
+    assert "<" not in at.warning[0].value.replace("\\<", "")
+    assert at.selectbox(key="ticker").value == WATCHLIST[0]
+
+
+def test_choosing_another_ticker_updates_the_page_and_url(dataset: Dataset) -> None:
+    at = app(page="pages/ticker.py")
+    at.selectbox(key="ticker").set_value("NVDA").run()
+    assert at.query_params["ticker"] == "NVDA"
+    expected_sources = set(dataset.table(["NVDA"])["source"].dropna())
+    assert set(first_table(at)["Source"]) == expected_sources
+
+
+# --- compare ----------------------------------------------------------------------------------
+
+
+def sp500_primary(dataset: Dataset) -> pd.DataFrame:
+    rows = primary_rows(dataset.table(dataset.sp500()))
+    return rows.assign(sector=rows["ticker"].map(dataset.universe.set_index("ticker")["sector"]))
+
+
+def test_compare_defaults_to_the_sp500(dataset: Dataset) -> None:
+    at = app(page="pages/compare.py")
+    assert at.radio(key="compare_universe").value == "sp500"
+    grid = first_table(at)
+    assert len(grid) == len(dataset.sp500())
+    assert set(grid["ticker"]) == set(dataset.sp500())
+    upside = grid["upside_mean"].dropna()
+    assert upside.is_monotonic_decreasing, "sorted by upside, highest first"
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_compare_sector_filter_narrows_to_that_sector(dataset: Dataset) -> None:
+    rows = sp500_primary(dataset)
+    sector = rows["sector"].value_counts().index[0]
+    at = app(page="pages/compare.py")
+    at.multiselect(key="compare_sectors").set_value([sector]).run()
+    grid = first_table(at)
+    assert len(grid) == int((rows["sector"] == sector).sum()) < len(dataset.sp500())
+    assert set(grid["sector"]) == {sector}
+    assert at.query_params["sector"] == sector
+
+
+@pytest.mark.parametrize("minimum", [1, 20, 40])
+def test_compare_minimum_analysts_removes_thinly_covered_tickers(dataset: Dataset, minimum: int) -> None:
+    rows = sp500_primary(dataset)
+    at = app(page="pages/compare.py")
+    before = len(first_table(at))
+    at.number_input(key="compare_min_analysts").set_value(minimum).run()
+    grid = first_table(at)
+    assert len(grid) == int((rows["n_analysts"] >= minimum).sum()) <= before
+    assert (grid["n_analysts"] >= minimum).all()
+    assert at.query_params["min_analysts"] == str(minimum)
+
+
+@pytest.mark.parametrize("labels", [["Strong Buy"], ["Hold", "Sell"]])
+def test_compare_consensus_filter(dataset: Dataset, labels: list[str]) -> None:
+    rows = sp500_primary(dataset)
+    at = app(page="pages/compare.py")
+    at.multiselect(key="compare_consensus").set_value(labels).run()
+    grid = first_table(at)
+    assert len(grid) == int(rows["consensus"].isin(labels).sum())
+    assert set(grid["consensus"]) <= set(labels)
+
+
+def test_compare_filters_are_read_from_the_url(dataset: Dataset) -> None:
+    rows = sp500_primary(dataset)
+    at = app({"min_analysts": "25", "consensus": "Buy"}, page="pages/compare.py")
+    # A page switch in AppTest keeps the URL, as a shared link would carry it.
+    expected = rows[(rows["n_analysts"] >= 25).fillna(False) & rows["consensus"].isin(["Buy"])]
+    assert len(first_table(at)) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("universe", "expected"),
+    [("watchlist", list(WATCHLIST)), ("custom", list(WATCHLIST))],
+)
+def test_compare_other_universes(universe: str, expected: list[str]) -> None:
+    at = app(page="pages/compare.py")
+    at.radio(key="compare_universe").set_value(universe).run()
+    assert not at.exception
+    assert set(first_table(at)["ticker"]) == set(expected)
+    assert at.query_params["universe"] == universe
+
+
+def test_compare_all_covered_tickers(dataset: Dataset) -> None:
+    at = app(page="pages/compare.py")
+    at.radio(key="compare_universe").set_value("all").run()
+    assert len(first_table(at)) == dataset.consensus["ticker"].nunique()
+
+
+def test_compare_watchlist_is_the_one_edited_on_the_overview() -> None:
+    at = app()
+    at.text_input(key=ui.WATCHLIST_KEY).set_value("TSLA, NVDA").run()
+    at.switch_page("pages/compare.py").run()
+    at.radio(key="compare_universe").set_value("watchlist").run()
+    assert set(first_table(at)["ticker"]) == {"TSLA", "NVDA"}
+
+
+def test_compare_custom_list_with_a_bad_ticker() -> None:
+    at = app(page="pages/compare.py")
+    at.radio(key="compare_universe").set_value("custom").run()
+    at.text_area(key="compare_custom").set_value("AAPL, <img src=x>, MSFT").run()
+    assert len(at.warning) == 1 and "<img" in unescape(at.warning[0].value)
+    assert set(first_table(at)["ticker"]) == {"AAPL", "MSFT"}
+    assert at.query_params["tickers"] == "AAPL,MSFT"
+
+
+# --- methodology ------------------------------------------------------------------------------
+
+
+def test_methodology_lists_every_manifest_source() -> None:
+    manifest = json.loads((ROOT / "data" / "manifest.json").read_text())
+    page = " ".join(texts(app(page="pages/methodology.py"), "markdown"))
+    for source_id, meta in manifest["sources"].items():
+        assert meta["title"] in page, source_id
+        assert meta["terms"] in page, source_id
+        if meta.get("repository"):
+            assert f"{meta['repository']} @ {meta['commit']}" in page, source_id
+
+
+def test_methodology_shows_the_bands_and_what_the_bundle_lacks() -> None:
+    at = app(page="pages/methodology.py")
+    bands = at.table[0].value
+    assert list(bands["Consensus"]) == list(LABELS)
+    page = " ".join(texts(at))
+    assert all(t in page for t in NO_CONSENSUS + RATING_ONLY)
+    coverage = first_table(at).set_index("Ticker")
+    assert coverage.loc["BYDDF", "Daily prices"].endswith("2024-02-20"), "PROVENANCE.md: BYDDF prices end then"
+    stale = [t for t in texts(at, "markdown") if "Stale prices" in t]
+    assert len(stale) == 1 and "BYDDF" in stale[0] and "2024-02-20" in stale[0], stale
+
+
+def test_methodology_works_its_example_from_the_data(dataset: Dataset) -> None:
+    page = " ".join(texts(app(page="pages/methodology.py"), "markdown"))
+    row = primary_rows(dataset.table(["F"])).iloc[0]
+    upside = implied_upside(pd.Series([row["target_mean"]]), pd.Series([row["price"]])).iloc[0]
+    assert percent(upside) in page
+
+
+# --- safety and structure ---------------------------------------------------------------------
+
+
+def streamlit_imports(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            lines += [node.lineno for alias in node.names if alias.name.split(".")[0] == "streamlit"]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "streamlit":
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "ratings").rglob("*.py")), ids=lambda p: p.name)
+def test_only_st_cache_imports_streamlit_in_ratings(path: Path) -> None:
+    found = streamlit_imports(path)
+    if path.name == "st_cache.py":
+        assert found, "st_cache.py is the Streamlit cache module"
+    else:
+        assert not found, f"{path.relative_to(ROOT)} imports streamlit on lines {found}"
+
+
+def test_the_scanner_sees_imports(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import os\nif True:\n    import streamlit.components.v1 as c\nfrom streamlit import x\n")
+    assert streamlit_imports(sample) == [3, 4]
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("<script>alert(1)</script>", "<"),
+        ("[link](https://example.com)", "]("),
+        ("$x^2$", "$x"),
+        ("**bold** _it_", "**"),
+        ("`code`", "`c"),
+        ("# heading\n- item", "\n"),
+        (":material/warning: :smile:", ":s"),
+    ],
+)
+def test_md_escapes_what_markdown_would_interpret(text: str, absent: str) -> None:
+    escaped = ui.md(text)
+    assert absent not in escaped.replace("\\" + absent[0], "")
+    assert unescape(escaped) == " ".join(text.split())
+
+
+@given(st.text(max_size=60))
+def test_md_round_trips_and_leaves_no_special_character_bare(text: str) -> None:
+    escaped = ui.md(text)
+    assert unescape(escaped) == " ".join(text.split())
+    bare = re.sub(r"\\.", "", escaped)
+    assert not re.search(r"[\\`*_{}\[\]()<>#+\-.!|~$:&=^]", bare)
+
+
+def test_csv_download_frame_keeps_the_public_columns_first(dataset: Dataset) -> None:
+    table = dataset.table(["F", "1810.HK"])
+    frame = ui.consensus_csv(table, ("name", "sector", "nonexistent"))
+    assert list(frame.columns) == [*CSV_COLUMNS, "name"]
+    assert frame["name"].tolist() == table["name"].tolist()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_network() -> Iterator[None]:
+    """The app reads only the bundle: any socket connection is a bug."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        yield
