@@ -1,0 +1,771 @@
+"""The live Yahoo loader (ratings/live.py), offline, through yfinance's own parsing.
+
+Every request goes to ``tests/fake_yahoo.py``, which answers from the recorded responses in
+``tests/payloads/yahoo/``. Expected values are read from those files here (``payload()``), never
+copied from the loader's output. Backoff and budget run on an injected clock, so nothing waits.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import curl_cffi
+import pandas as pd
+import platformdirs
+import pytest
+import yfinance as yf
+from curl_cffi import requests as curl_requests
+from fake_yahoo import PAYLOAD_DIR, FakeYahoo, NetworkBlocked
+
+from ratings import live, paths
+from ratings.live import NAMES, LiveBatch, LiveConfig, LiveResult
+from ratings.schema import COUNT_COLUMNS, PRICES, SNAPSHOTS, TARGET_COLUMNS, TREND, UPGRADES, validate
+
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")  # inside yfinance 1.7
+
+TREND_KEYS = dict(zip(COUNT_COLUMNS, ("strongBuy", "buy", "hold", "sell", "strongSell"), strict=True))
+TARGET_KEYS = dict(
+    zip(TARGET_COLUMNS, ("targetMeanPrice", "targetMedianPrice", "targetLowPrice", "targetHighPrice"), strict=True)
+)
+LABELS = {"strong_buy": "Strong Buy", "buy": "Buy", "hold": "Hold", "underperform": "Sell", "sell": "Strong Sell"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the recorded responses (the expected values) and helpers
+
+
+def payload(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOAD_DIR / name).read_text(encoding="utf-8"))["body"]
+
+
+def module(symbol: str, name: str) -> dict[str, Any]:
+    return payload(f"2025-quoteSummary-{name}-{symbol}.json")["quoteSummary"]["result"][0][name]
+
+
+def current_trend(symbol: str) -> dict[str, int]:
+    (row,) = [r for r in module(symbol, "recommendationTrend")["trend"] if r["period"] == "0m"]
+    return {ours: row[theirs] for ours, theirs in TREND_KEYS.items()}
+
+
+class VirtualClock:
+    """A clock that only moves when something sleeps on it; records every sleep."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def time(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += max(0.0, seconds)
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(folder))
+    return folder
+
+
+@pytest.fixture
+def fake(cache_dir: Path) -> Iterator[FakeYahoo]:
+    with FakeYahoo() as installed:
+        yield installed
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+def config(**overrides: Any) -> LiveConfig:
+    settings: dict[str, Any] = {
+        "requests_per_second": None,
+        "max_attempts": 4,
+        "backoff_base_s": 1.0,
+        "backoff_cap_s": 8.0,
+        "budget_s": 120.0,
+    }
+    return LiveConfig(**(settings | overrides))
+
+
+def fetch(tickers: list[str], clock: VirtualClock, **overrides: Any) -> LiveBatch:
+    refresh = overrides.pop("refresh", False)
+    return live.fetch(tickers, config=config(**overrides), refresh=refresh, clock=clock.time, sleep=clock.sleep)
+
+
+def row(frame: pd.DataFrame, ticker: str) -> pd.Series:
+    (index,) = frame.index[frame["ticker"] == ticker]
+    return frame.loc[index]
+
+
+def assert_schemas(batch: LiveBatch) -> None:
+    for frame, schema in (
+        (batch.snapshots, SNAPSHOTS),
+        (batch.trend, TREND),
+        (batch.upgrades, UPGRADES),
+        (batch.prices, PRICES),
+        (batch.names, NAMES),
+    ):
+        validate(frame, schema)
+        for column in frame.select_dtypes("float64"):
+            assert not frame[column].isin([float("inf"), float("-inf"), 0.0]).any(), column
+
+
+# ---------------------------------------------------------------------------------------------
+# ratings/paths.py
+
+
+@pytest.mark.parametrize("override", ["", "   "])
+def test_cache_dir_defaults_to_the_user_cache_directory(override: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(paths.CACHE_DIR_ENV, override)
+    assert paths.cache_dir() == Path(platformdirs.user_cache_dir("analyst-ratings"))
+
+
+def test_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(tmp_path / "c"))
+    assert paths.cache_dir() == tmp_path / "c"
+
+
+def test_store_path_default_and_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(paths.STORE_ENV, raising=False)
+    assert paths.default_store_path() == Path(platformdirs.user_data_dir("analyst-ratings")) / "ratings.sqlite"
+    monkeypatch.setenv(paths.STORE_ENV, str(tmp_path / "s.sqlite"))
+    assert paths.default_store_path() == tmp_path / "s.sqlite"
+
+
+# ---------------------------------------------------------------------------------------------
+# Covered tickers: the recorded responses come back as rows
+
+
+@pytest.mark.parametrize("symbol", ["AAPL", "AMZN", "GOOG"])
+def test_a_covered_ticker_matches_its_recorded_responses(fake: FakeYahoo, clock: VirtualClock, symbol: str) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    batch = fetch([symbol], clock)
+    after = datetime.now(UTC)
+    result = batch.result(symbol)
+    assert result.status == "ok" and result.reason == "" and result.attempts == 1 and not result.from_cache
+
+    snapshot = row(batch.snapshots, symbol)
+    financial = module(symbol, "financialData")
+    for column, key in TARGET_KEYS.items():
+        assert snapshot[column] == pytest.approx(financial[key])
+    assert snapshot["price"] == pytest.approx(financial["currentPrice"])
+    assert snapshot["n_analysts"] == financial["numberOfAnalystOpinions"]
+    assert snapshot["rating_mean"] == pytest.approx(financial["recommendationMean"])
+    assert snapshot["source_label"] == LABELS[financial["recommendationKey"]]
+    assert {c: snapshot[c] for c in COUNT_COLUMNS} == current_trend(symbol)
+    assert (snapshot["source"], snapshot["source_id"]) == ("Yahoo Finance", "yfinance")
+
+    observed = datetime.strptime(snapshot["observed_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= observed <= after
+    assert snapshot["as_of"] == snapshot["price_as_of"] == observed.date().isoformat()
+    assert result.observed_at == snapshot["observed_at"]
+
+    # The whole trend, month by month relative to the fetch.
+    trend = batch.trend[batch.trend["ticker"] == symbol].set_index("period")
+    recorded = {r["period"]: r for r in module(symbol, "recommendationTrend")["trend"]}
+    assert set(trend.index) == set(recorded)
+    for period, values in recorded.items():
+        assert {c: trend.loc[period, c] for c in COUNT_COLUMNS} == {c: values[k] for c, k in TREND_KEYS.items()}
+        months_back = -int(period.removesuffix("m"))
+        expected_month = pd.Period(observed.strftime("%Y-%m"), freq="M") - months_back
+        assert trend.loc[period, "month"] == expected_month.strftime("%Y-%m")
+
+    # Every upgrade/downgrade row, with its firm, action and grades.
+    history = module(symbol, "upgradeDowngradeHistory")["history"]
+    upgrades = batch.upgrades[batch.upgrades["ticker"] == symbol]
+    # One row per (date, firm, action); a row without a firm or action records nothing: dropped.
+    kept = [h for h in history if h["firm"].strip() and h["action"].strip()]
+    assert len(upgrades) == len({(h["epochGradeDate"], h["firm"], h["action"]) for h in kept})
+    first = history[0]
+    newest = upgrades.iloc[0]
+    graded = datetime.fromtimestamp(first["epochGradeDate"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (newest["graded_at"], newest["firm"], newest["action"]) == (graded, first["firm"], first["action"])
+    assert (newest["from_grade"], newest["to_grade"]) == (first["fromGrade"] or pd.NA, first["toGrade"])
+    blank = [h for h in kept if h["fromGrade"] == ""]
+    assert upgrades["from_grade"].isna().sum() == len(blank)  # "" is "no previous grade"
+    assert_schemas(batch)
+
+
+def test_aapl_currency_name_and_prices_come_from_its_quote_and_chart(fake: FakeYahoo, clock: VirtualClock) -> None:
+    batch = fetch(["AAPL"], clock)
+    quote = payload("2025-quote-AAPL.json")["quoteResponse"]["result"][0]
+    chart = payload("2025-chart-AAPL.json")["chart"]["result"][0]
+    assert row(batch.snapshots, "AAPL")["currency"] == quote["currency"]
+    assert row(batch.names, "AAPL")[["name", "currency"]].tolist() == [quote["longName"], quote["currency"]]
+    tz = chart["meta"]["exchangeTimezoneName"]
+    local = [pd.Timestamp(t, unit="s", tz="UTC").tz_convert(tz) for t in chart["timestamp"]]
+    days = [t.tz_localize(None).normalize() for t in local]
+    prices = batch.prices[batch.prices["ticker"] == "AAPL"]
+    assert prices["date"].tolist() == days
+    assert prices["close"].tolist() == pytest.approx(chart["indicators"]["quote"][0]["close"])
+    assert set(prices["currency"]) == {chart["meta"]["currency"]}
+    assert batch.result("AAPL").warnings == ()
+    assert fake.unexpected() == []
+
+
+@pytest.mark.parametrize("symbol", ["AMZN", "GOOG"])
+def test_unrecorded_endpoints_are_warnings_not_failures(fake: FakeYahoo, clock: VirtualClock, symbol: str) -> None:
+    # AMZN and GOOG have no recorded v7 quote or chart: the fake answers those with HTTP 404.
+    result = fetch([symbol], clock).result(symbol)
+    assert result.status == "ok"
+    warnings = " | ".join(result.warnings)
+    assert "quote (name, currency): HTTP 404" in warnings
+    assert "price history: HTTP 404" in warnings
+    assert "quote currency unknown" in warnings
+
+
+def test_currency_unknown_stays_missing_rather_than_financial_currency(fake: FakeYahoo, clock: VirtualClock) -> None:
+    batch = fetch(["AMZN"], clock)
+    assert module("AMZN", "financialData")["financialCurrency"] == "USD"  # what must NOT be used as the quote unit
+    assert pd.isna(row(batch.snapshots, "AMZN")["currency"])
+    assert pd.isna(row(batch.names, "AMZN")["currency"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The ways real payloads vary
+
+
+def test_no_fundamentals_is_no_coverage(
+    fake: FakeYahoo, clock: VirtualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.no_fundamentals("SPY")
+    batch = fetch(["SPY"], clock)
+    result = batch.result("SPY")
+    assert result.status == "no_coverage"
+    assert result.reason == "no analyst coverage (Yahoo: No fundamentals data found for symbol: SPY)"
+    assert batch.snapshots.empty and batch.trend.empty and batch.upgrades.empty
+    # Once Yahoo said "no fundamentals", the trend and upgrades are not asked for.
+    assert fake.count("quoteSummary", symbol="SPY", module="recommendationTrend") == 0
+    assert fake.count("quoteSummary", symbol="SPY", module="upgradeDowngradeHistory") == 0
+    assert "HTTP Error 404" not in capsys.readouterr().err  # yfinance's log of it stays quiet
+
+
+def test_no_coverage_keeps_the_price_history(fake: FakeYahoo, clock: VirtualClock) -> None:
+    # MSFT's recording is a chart only: quoteSummary answers "No fundamentals data found".
+    batch = fetch(["MSFT"], clock)
+    chart = payload("2024-chart-MSFT-1d-20bars.json")["chart"]["result"][0]
+    assert batch.result("MSFT").status == "no_coverage"
+    assert batch.snapshots.empty
+    prices = batch.prices[batch.prices["ticker"] == "MSFT"]
+    assert prices["close"].tolist() == pytest.approx(chart["indicators"]["quote"][0]["close"])
+    assert row(batch.names, "MSFT")["name"] == chart["meta"]["longName"]
+
+
+def test_an_answer_without_targets_rating_or_trend_is_no_coverage(fake: FakeYahoo, clock: VirtualClock) -> None:
+    data = fake.serve_as("NOCOV", "AAPL")
+    financial = data.modules["financialData"]
+    for key in (*TARGET_KEYS.values(), "recommendationMean", "recommendationKey", "numberOfAnalystOpinions"):
+        financial.pop(key)
+    data.modules["recommendationTrend"]["trend"] = []
+    result = fetch(["NOCOV"], clock).result("NOCOV")
+    assert result.status == "no_coverage"
+    assert "sent no price target, rating or trend" in result.reason
+
+
+@pytest.mark.parametrize("zeroed", [True, False], ids=["all-zero month", "empty trend"])
+def test_an_empty_trend_leaves_counts_unknown(fake: FakeYahoo, clock: VirtualClock, zeroed: bool) -> None:
+    if zeroed:  # Yahoo's other way of saying "no ratings": a month of zeros
+        data = fake.serve_as("EMPTY", "AAPL")
+        for period in data.modules["recommendationTrend"]["trend"]:
+            period.update({k: 0 for k in TREND_KEYS.values()})
+    else:
+        fake.empty_trend("EMPTY")
+    batch = fetch(["EMPTY"], clock)
+    result = batch.result("EMPTY")
+    assert result.status == "ok"
+    assert any("no recommendation trend" in w for w in result.warnings)
+    snapshot = row(batch.snapshots, "EMPTY")
+    assert all(pd.isna(snapshot[c]) for c in COUNT_COLUMNS)  # unknown, never 0
+    financial = module("AAPL", "financialData")
+    assert snapshot["target_mean"] == pytest.approx(financial["targetMeanPrice"])
+    assert batch.trend.empty
+
+
+def test_a_pence_quoted_ticker_keeps_one_unit(fake: FakeYahoo, clock: VirtualClock) -> None:
+    fake.pence_quoted("PENCE.L")
+    batch = fetch(["PENCE.L"], clock)
+    assert batch.result("PENCE.L").status == "ok"
+    snapshot = row(batch.snapshots, "PENCE.L")
+    financial = module("AAPL", "financialData")  # the derived LSE payloads carry AAPL's numbers, as pence
+    assert snapshot["currency"] == "GBp"
+    assert snapshot["price"] == pytest.approx(financial["currentPrice"])  # not divided by 100
+    for column, key in TARGET_KEYS.items():
+        assert snapshot[column] == pytest.approx(financial[key])
+    assert row(batch.names, "PENCE.L")["currency"] == "GBp"
+    assert set(batch.prices.loc[batch.prices["ticker"] == "PENCE.L", "currency"]) == {"GBp"}
+    assert "GBP" not in set(batch.snapshots["currency"]) | set(batch.prices["currency"])
+
+
+def test_upgrade_price_targets_zero_means_none(fake: FakeYahoo, clock: VirtualClock) -> None:
+    data = fake.with_price_targets("PT")
+    batch = fetch(["PT"], clock)
+    upgrades = batch.upgrades[batch.upgrades["ticker"] == "PT"].reset_index(drop=True)
+    for position, source in enumerate(data.modules["upgradeDowngradeHistory"]["history"][:5]):
+        got = upgrades.loc[position]
+        assert got["firm"] == source["firm"]
+        pairs = (("prior_price_target", "priorPriceTarget"), ("current_price_target", "currentPriceTarget"))
+        for ours, theirs in pairs:
+            if source[theirs] == 0:
+                assert pd.isna(got[ours]), (position, ours)
+            else:
+                assert got[ours] == pytest.approx(source[theirs])
+        if source["priceTargetAction"]:
+            assert got["price_target_action"] == source["priceTargetAction"]
+        else:
+            assert pd.isna(got["price_target_action"])
+    # Rows without the 2025 fields have no targets at all.
+    assert upgrades.loc[5:, ["prior_price_target", "current_price_target"]].isna().all().all()
+    assert_schemas(batch)
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures: retried, classified, kept as data
+
+
+def backoff_ceiling(attempt: int, cfg: LiveConfig) -> float:
+    return min(cfg.backoff_cap_s, cfg.backoff_base_s * 2 ** (attempt - 1))
+
+
+@pytest.mark.parametrize("failures", [1, 2, 4, 6])
+def test_429_then_success(fake: FakeYahoo, clock: VirtualClock, failures: int) -> None:
+    fake.serve_as("RL", "AAPL")
+    fake.fail("RL", "status", status=429, times=failures)
+    batch = fetch(["RL"], clock)
+    result = batch.result("RL")
+    # yfinance itself asks once more after an HTTP error, so each attempt absorbs two 429s.
+    expected_attempts = failures // 2 + 1
+    assert (result.status, result.attempts) == ("ok", expected_attempts)
+    assert fake.count(symbol="RL", status=429) == failures
+    assert len(clock.sleeps) == expected_attempts - 1  # one backoff between attempts
+    cfg = config()
+    for attempt, slept in enumerate(clock.sleeps, start=1):
+        assert backoff_ceiling(attempt, cfg) / 2 <= slept <= backoff_ceiling(attempt, cfg)
+    expected_mean = module("AAPL", "financialData")["targetMeanPrice"]
+    assert row(batch.snapshots, "RL")["target_mean"] == pytest.approx(expected_mean)
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 4])
+def test_429_forever_fails_that_ticker_only(fake: FakeYahoo, clock: VirtualClock, attempts: int) -> None:
+    fake.serve_as("RL", "AAPL")
+    fake.fail("RL", "status", status=429)
+    batch = fetch(["AAPL", "RL", "GOOG"], clock, max_attempts=attempts)
+    result = batch.result("RL")
+    assert result.status == "failed" and result.attempts == attempts
+    suffix = f" after {attempts} attempts" if attempts > 1 else ""
+    assert result.reason == "rate limited by Yahoo (HTTP 429)" + suffix
+    assert len(clock.sleeps) == attempts - 1
+    assert fake.count(symbol="RL", status=429) == 2 * attempts
+    assert [r.status for r in batch.results] == ["ok", "failed", "ok"]
+    assert set(batch.snapshots["ticker"]) == {"AAPL", "GOOG"}
+
+
+@pytest.mark.parametrize(("times", "status"), [(1, "ok"), (3, "ok"), (None, "failed")])
+def test_network_errors_are_retried(fake: FakeYahoo, clock: VirtualClock, times: int | None, status: str) -> None:
+    fake.serve_as("NET", "AAPL")
+    fake.fail("NET", "network", times=times)
+    result = fetch(["NET"], clock).result("NET")
+    assert result.status == status
+    if times is None:
+        assert result.attempts == 4
+        assert result.reason.startswith("network error: ConnectionError: Failed to perform")
+        assert result.reason.endswith("after 4 attempts")
+    else:
+        assert result.attempts == times + 1  # a network error is not retried by yfinance itself
+
+
+@pytest.mark.parametrize(("times", "status"), [(2, "ok"), (None, "failed")])
+def test_server_errors_are_retried(fake: FakeYahoo, clock: VirtualClock, times: int | None, status: str) -> None:
+    # yfinance swallows an HTTP 503 on quoteSummary (an empty answer): the HTTP boundary sees it.
+    fake.serve_as("SRV", "AAPL")
+    fake.fail("SRV", "status", status=503, times=times)
+    result = fetch(["SRV"], clock).result("SRV")
+    assert result.status == status
+    if times is None:
+        assert result.reason == "Yahoo server error (HTTP 503, quote summary) after 4 attempts"
+
+
+@pytest.mark.parametrize("kind", ["malformed", "truncated"])
+def test_a_broken_consensus_body_fails_without_retry(fake: FakeYahoo, clock: VirtualClock, kind: str) -> None:
+    fake.serve_as("BAD", "AAPL")
+    fake.fail("BAD", kind)  # type: ignore[arg-type]
+    batch = fetch(["BAD", "AAPL"], clock)
+    result = batch.result("BAD")
+    assert result.status == "failed" and result.attempts == 1
+    assert result.reason.startswith("malformed response from Yahoo (quote summary): JSONDecodeError")
+    assert fake.count("quoteSummary", symbol="BAD") == 1  # the same bytes again would not help
+    assert clock.sleeps == []
+    assert batch.result("AAPL").status == "ok"
+
+
+@pytest.mark.parametrize("kind", ["malformed", "truncated"])
+def test_a_broken_chart_is_a_warning(fake: FakeYahoo, clock: VirtualClock, kind: str) -> None:
+    # yfinance swallows a chart it cannot parse (empty history); the boundary still names it.
+    fake.serve_as("BADCHART", "AAPL")
+    fake.fail("BADCHART", kind, endpoints={"chart"})  # type: ignore[arg-type]
+    batch = fetch(["BADCHART"], clock)
+    result = batch.result("BADCHART")
+    assert result.status == "ok"
+    assert any(w.startswith("price history: malformed response from Yahoo (price chart)") for w in result.warnings)
+    assert batch.prices.empty
+    assert row(batch.snapshots, "BADCHART")["n_analysts"] == module("AAPL", "financialData")["numberOfAnalystOpinions"]
+
+
+def test_a_flaky_optional_part_is_retried_then_named(fake: FakeYahoo, clock: VirtualClock) -> None:
+    fake.serve_as("FLAKY", "AAPL")
+    fake.fail("FLAKY", "status", status=503, endpoints={"quote"})  # the v7 quote never recovers
+    batch = fetch(["FLAKY"], clock, max_attempts=3)
+    result = batch.result("FLAKY")
+    assert (result.status, result.attempts) == ("ok", 3)
+    assert any(w.startswith("quote (name, currency): Yahoo server error (HTTP 503") for w in result.warnings)
+    # The consensus survived; the currency still came from the quote summary's summaryDetail.
+    assert row(batch.snapshots, "FLAKY")["currency"] == module("AAPL", "summaryDetail")["currency"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("BAD SYM", "not a ticker symbol"),
+        ("$AAPL", "not a ticker symbol"),
+        ("ABCDEFGHIJKLMNOP", "not a ticker symbol"),
+        ("US0378331005", "an ISIN"),
+    ],
+)
+def test_malformed_symbols_fail_fast(fake: FakeYahoo, clock: VirtualClock, raw: str, reason: str) -> None:
+    batch = fetch([raw, "AAPL"], clock)
+    (bad,) = [r for r in batch.results if r.ticker != "AAPL"]
+    assert bad.status == "failed" and bad.reason.startswith(reason) and bad.attempts == 0
+    assert all(r.symbol in (None, "AAPL") for r in fake.log)
+
+
+def test_a_mixed_batch_keeps_the_good_and_names_each_failure(fake: FakeYahoo, clock: VirtualClock) -> None:
+    fake.no_fundamentals("SPY")
+    fake.serve_as("RL2", "AAPL")
+    fake.fail("RL2", "status", status=429, times=2)
+    fake.serve_as("RL", "AAPL")
+    fake.fail("RL", "status", status=429)
+    fake.serve_as("NET", "AAPL")
+    fake.fail("NET", "network")
+    fake.serve_as("BAD", "AAPL")
+    fake.fail("BAD", "malformed")
+    fake.serve_as("CUT", "AAPL")
+    fake.fail("CUT", "truncated")
+    fake.empty_trend("EMPTY")
+    fake.pence_quoted("PENCE.L")
+    fake.with_price_targets("PT")
+    tickers = ["AAPL", "SPY", "RL2", "RL", "NET", "BAD", "CUT", "EMPTY", "PENCE.L", "PT", "AMZN", "GOOG", "MSFT", "X Y"]
+    progress: list[tuple[int, int, str, int]] = []
+    batch = live.fetch(
+        tickers,
+        config=config(max_workers=4),
+        clock=clock.time,
+        sleep=clock.sleep,
+        on_progress=lambda done, total, r: progress.append((done, total, r.ticker, threading.get_ident())),
+    )
+    by = {r.ticker: r for r in batch.results}
+    assert [r.ticker for r in batch.results] == [t if t != "X Y" else "X Y" for t in tickers]
+    expected = {
+        "AAPL": ("ok", ""),
+        "SPY": ("no_coverage", "no analyst coverage (Yahoo: No fundamentals data found"),
+        "RL2": ("ok", ""),
+        "RL": ("failed", "rate limited by Yahoo (HTTP 429) after 4 attempts"),
+        "NET": ("failed", "network error: ConnectionError"),
+        "BAD": ("failed", "malformed response from Yahoo"),
+        "CUT": ("failed", "malformed response from Yahoo"),
+        "EMPTY": ("ok", ""),
+        "PENCE.L": ("ok", ""),
+        "PT": ("ok", ""),
+        "AMZN": ("ok", ""),
+        "GOOG": ("ok", ""),
+        "MSFT": ("no_coverage", "no analyst coverage"),
+        "X Y": ("failed", "not a ticker symbol"),
+    }
+    for ticker, (status, reason) in expected.items():
+        assert by[ticker].status == status, (ticker, by[ticker])
+        assert by[ticker].reason.startswith(reason), (ticker, by[ticker].reason)
+    ok = [t for t, (status, _) in expected.items() if status == "ok"]
+    assert batch.snapshots["ticker"].tolist() == ok  # in the order asked for
+    for ticker in ("AAPL", "RL2", "PENCE.L", "PT", "EMPTY"):
+        financial = module("AAPL", "financialData")
+        assert row(batch.snapshots, ticker)["target_high"] == pytest.approx(financial["targetHighPrice"])
+    for ticker in ("AMZN", "GOOG"):
+        assert {c: row(batch.snapshots, ticker)[c] for c in COUNT_COLUMNS} == current_trend(ticker)
+    assert row(batch.snapshots, "PENCE.L")["currency"] == "GBp"
+    assert batch.summary() == "7 fetched, 2 without analyst coverage, 5 failed"
+    # Progress: once per ticker, counting up, always on the calling thread.
+    assert [p[:2] for p in progress] == [(i, len(tickers)) for i in range(1, len(tickers) + 1)]
+    assert sorted(p[2] for p in progress) == sorted(by)
+    assert {p[3] for p in progress} == {threading.get_ident()}
+    assert_schemas(batch)
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrency, rate limit, time budget
+
+
+def test_concurrency_stays_within_max_workers(cache_dir: Path) -> None:
+    with FakeYahoo(latency_s=0.01) as fake:
+        symbols = [f"C{i:02d}" for i in range(10)]
+        for symbol in symbols:
+            fake.serve_as(symbol, "AAPL")
+        batch = live.fetch(symbols, config=config(max_workers=3))
+    assert all(r.status == "ok" for r in batch.results)
+    assert 2 <= fake.max_in_flight <= 3  # in parallel, but never more than asked
+
+
+def test_rate_limit_spaces_requests(cache_dir: Path) -> None:
+    rate = 40.0
+    with FakeYahoo() as fake:
+        fake.serve_as("R1", "AAPL")
+        fake.serve_as("R2", "AAPL")
+        batch = live.fetch(["R1", "R2"], config=config(max_workers=2, requests_per_second=rate))
+    assert all(r.ok for r in batch.results)
+    starts = sorted(r.started for r in fake.log)
+    assert len(starts) >= 10
+    # Two workers, one limit: the requests of both together are spread at `rate` per second.
+    # (Single gaps are not asserted: a thread may start late after its slot, never early.)
+    assert starts[-1] - starts[0] >= (len(starts) - 1) / rate * 0.95
+
+
+def test_rate_limit_uses_the_injected_clock(fake: FakeYahoo, clock: VirtualClock) -> None:
+    fetch(["AAPL"], clock, requests_per_second=2.0)
+    requests = len(fake.log)
+    # Nothing else moves the virtual clock: it advanced exactly by the limiter's waits.
+    assert clock.now == pytest.approx((requests - 1) / 2.0)
+    assert all(s == pytest.approx(0.5) for s in clock.sleeps)
+
+
+def test_time_budget_keeps_what_finished(cache_dir: Path, clock: VirtualClock) -> None:
+    # Every request takes one virtual second; a ticker needs 7 (9 with the first crumb handshake).
+    budget = 10.0
+    with FakeYahoo(latency_s=1.0, sleep=clock.sleep) as fake:
+        for symbol in ("B1", "B2", "B3"):
+            fake.serve_as(symbol, "AAPL")
+        batch = fetch(["B1", "B2", "B3"], clock, max_workers=1, budget_s=budget)
+    first, second, third = batch.results
+    assert first.status == "ok"
+    assert (second.status, third.status) == ("failed", "failed")
+    assert second.reason.startswith("time budget exhausted") and second.attempts == 1
+    assert third.reason == "time budget exhausted" and third.attempts == 0
+    assert batch.snapshots["ticker"].tolist() == ["B1"]
+    assert batch.elapsed_s <= budget + 1.0  # at most one request outlives the budget
+    assert not any(r.symbol == "B3" for r in fake.log)
+
+
+def test_time_budget_cuts_backoff_short(fake: FakeYahoo, clock: VirtualClock) -> None:
+    fake.serve_as("RL", "AAPL")
+    fake.fail("RL", "status", status=429)
+    result = fetch(["RL"], clock, budget_s=2.5, backoff_base_s=2.0, backoff_cap_s=2.0).result("RL")
+    assert result.status == "failed"
+    assert result.reason == "time budget exhausted (last error: rate limited by Yahoo (HTTP 429))"
+    assert clock.now <= 2.5
+
+
+def test_time_budget_in_real_time(cache_dir: Path) -> None:
+    with FakeYahoo(latency_s=0.05) as fake:
+        symbols = [f"T{i}" for i in range(10)]  # about 10 x 7 x 0.05 / 2 = 1.75 s of requests
+        for symbol in symbols:
+            fake.serve_as(symbol, "AAPL")
+        started = time.monotonic()
+        batch = live.fetch(symbols, config=config(max_workers=2, budget_s=0.3))
+        wall = time.monotonic() - started
+    assert wall < 0.3 + 0.5  # the budget holds (plus one request per worker and some CPU)
+    assert any(r.reason.startswith("time budget exhausted") for r in batch.results)
+
+
+# ---------------------------------------------------------------------------------------------
+# Caches
+
+
+def test_a_second_load_is_served_from_the_cache(fake: FakeYahoo, clock: VirtualClock, cache_dir: Path) -> None:
+    fake.no_fundamentals("SPY")
+    first = fetch(["AAPL", "AMZN", "SPY"], clock)
+    fake.reset_log()
+    second = fetch(["AAPL", "AMZN", "SPY"], clock)
+    assert fake.log == []  # not one HTTP request
+    assert all(r.from_cache and r.attempts == 0 for r in second.results)
+    assert [(r.status, r.reason, r.warnings, r.observed_at) for r in second.results] == [
+        (r.status, r.reason, r.warnings, r.observed_at) for r in first.results
+    ]
+    for name in ("snapshots", "trend", "upgrades", "prices", "names"):
+        pd.testing.assert_frame_equal(getattr(second, name), getattr(first, name))
+    assert sorted(p.name for p in (cache_dir / "live").iterdir()) == ["AAPL.json", "AMZN.json", "SPY.json"]
+
+
+def test_refresh_bypasses_the_cache(fake: FakeYahoo, clock: VirtualClock) -> None:
+    fetch(["AAPL"], clock)
+    fake.reset_log()
+    batch = fetch(["AAPL"], clock, refresh=True)
+    assert not batch.result("AAPL").from_cache
+    assert fake.count("quoteSummary", symbol="AAPL") >= 3
+
+
+def test_a_zero_ttl_turns_the_cache_off(fake: FakeYahoo, clock: VirtualClock, cache_dir: Path) -> None:
+    fetch(["AAPL"], clock, cache_ttl_s=0)
+    fake.reset_log()
+    assert not fetch(["AAPL"], clock, cache_ttl_s=0).result("AAPL").from_cache
+    assert fake.count("quoteSummary", symbol="AAPL") >= 3
+    assert not (cache_dir / "live").exists()
+
+
+def test_failures_are_not_cached(fake: FakeYahoo, clock: VirtualClock, cache_dir: Path) -> None:
+    fake.serve_as("RL", "AAPL")
+    fake.fail("RL", "status", status=429)
+    assert fetch(["RL"], clock).result("RL").status == "failed"
+    assert not (cache_dir / "live" / "RL.json").exists()
+    fake.faults.clear()  # Yahoo lets us in again
+    fake.reset_log()
+    result = fetch(["RL"], clock).result("RL")
+    assert result.status == "ok" and not result.from_cache
+    assert fake.count("quoteSummary", symbol="RL") >= 3
+
+
+def _stale(entry: dict[str, Any]) -> None:
+    entry["fetched_at"] -= 3600
+
+
+def _future(entry: dict[str, Any]) -> None:
+    entry["fetched_at"] += 3600
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda text, entry: b"\x00\xffnot json",
+        lambda text, entry: text[: len(text) // 2],
+        lambda text, entry: b"[]",
+        lambda text, entry: json.dumps(entry | {"ticker": "MSFT"}).encode(),
+        lambda text, entry: json.dumps(entry | {"status": "failed"}).encode(),
+        lambda text, entry: json.dumps(entry | {"format": 99}).encode(),
+        lambda text, entry: json.dumps(entry | {"history_period": "5y"}).encode(),
+        lambda text, entry: json.dumps(entry | {"fetched_at": entry["fetched_at"] - 3600}).encode(),
+        lambda text, entry: json.dumps(entry | {"fetched_at": entry["fetched_at"] + 3600}).encode(),
+        lambda text, entry: json.dumps(entry | {"fetched_at": "yesterday"}).encode(),
+        lambda text, entry: json.dumps(entry | {"frames": {}}).encode(),
+        lambda text, entry: json.dumps(entry | {"frames": entry["frames"] | {"prices": {"evil": [1]}}}).encode(),
+        lambda text, entry: json.dumps(entry | {"frames": entry["frames"] | {"names": {"ticker": [1, 2], "name": [1]}}}).encode(),  # noqa: E501
+    ],
+    ids=[
+        "binary",
+        "truncated",
+        "not an object",
+        "another ticker",
+        "a failure",
+        "another format",
+        "another history period",
+        "expired",
+        "from the future",
+        "bad timestamp",
+        "no frames",
+        "unknown column",
+        "ragged columns",
+    ],
+)
+def test_an_unusable_cache_file_is_ignored_and_replaced(
+    fake: FakeYahoo, clock: VirtualClock, cache_dir: Path, spoil: Any
+) -> None:
+    first = fetch(["AAPL"], clock)
+    path = cache_dir / "live" / "AAPL.json"
+    text = path.read_bytes()
+    path.write_bytes(spoil(text, json.loads(text)))
+    fake.reset_log()
+    again = fetch(["AAPL"], clock)
+    result = again.result("AAPL")
+    assert result.status == "ok" and not result.from_cache
+    assert fake.count("quoteSummary", symbol="AAPL") >= 3
+    pd.testing.assert_frame_equal(
+        again.snapshots.drop(columns="observed_at"), first.snapshots.drop(columns="observed_at")
+    )
+    json.loads(path.read_bytes())  # rewritten, whole
+    fake.reset_log()
+    assert fetch(["AAPL"], clock).result("AAPL").from_cache and fake.log == []
+
+
+def test_yfinance_caches_live_in_the_project_cache_dir(fake: FakeYahoo, clock: VirtualClock, tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        fetch(["AAPL"], clock, cache_dir=folder)
+        assert live.yfinance_cache_dir() == folder / "yfinance"
+        assert Path(yf.cache._TzDBManager.get_location()) == folder / "yfinance"
+        assert (folder / "yfinance" / "tkr-tz.db").exists()  # yfinance stored AAPL's time zone there
+        assert (folder / "live" / "AAPL.json").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The fake itself: no network, ever
+
+
+def test_the_fake_lets_nothing_through(fake: FakeYahoo) -> None:
+    with pytest.raises(NetworkBlocked):
+        curl_requests.get("https://example.com/")
+    with pytest.raises(NetworkBlocked):
+        curl_cffi.Curl().perform()
+
+
+def test_the_fake_restores_curl_when_it_leaves() -> None:
+    original = curl_requests.Session.__dict__["request"]
+    with FakeYahoo():
+        assert curl_requests.Session.__dict__["request"] is not original
+    assert curl_requests.Session.__dict__["request"] is original
+
+
+def test_every_request_of_a_batch_went_to_the_fake(fake: FakeYahoo, clock: VirtualClock) -> None:
+    fetch(["AAPL", "GOOG"], clock)
+    assert fake.log and all("yahoo.com" in r.url for r in fake.log)
+    known = {"cookie", "crumb", "consent", "quoteSummary", "quote", "chart", "timeseries"}
+    assert {r.endpoint for r in fake.log} <= known
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration and results
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"max_workers": 0},
+        {"requests_per_second": -1.0},
+        {"max_attempts": 0},
+        {"backoff_base_s": -1.0},
+        {"budget_s": 0.0},
+        {"history_period": "13mo"},
+        {"cache_ttl_s": -5.0},
+    ],
+)
+def test_config_rejects_nonsense(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=next(iter(overrides)).split("_")[0]):
+        LiveConfig(**overrides)
+
+
+def test_duplicates_and_case_are_folded(fake: FakeYahoo, clock: VirtualClock) -> None:
+    batch = fetch(["aapl", " AAPL ", "Aapl"], clock)
+    assert [r.ticker for r in batch.results] == ["AAPL"]
+
+
+def test_a_single_string_is_one_ticker(fake: FakeYahoo, clock: VirtualClock) -> None:
+    batch = live.fetch("AAPL", config=config(), clock=clock.time, sleep=clock.sleep)
+    assert [r.ticker for r in batch.results] == ["AAPL"]
+
+
+def test_describe_reads_like_a_sentence() -> None:
+    assert LiveResult("AAPL", "ok").describe() == "AAPL: ok"
+    cached = LiveResult("SPY", "no_coverage", "no analyst coverage (x)", from_cache=True)
+    assert cached.describe() == "SPY: no analyst coverage (x) (from cache)"
+
+
+def test_an_empty_batch() -> None:
+    batch = live.fetch([])
+    assert batch.results == () and batch.summary() == "0 fetched, 0 without analyst coverage, 0 failed"
+    assert_schemas(batch)
