@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,18 @@ from typing import Any
 import pandas as pd
 
 from .core import consensus_table
-from .schema import CONSENSUS, CONSENSUS_HISTORY, PRICES, UNIVERSE, Schema, SchemaError, conform, validate
+from .schema import (
+    CONSENSUS,
+    CONSENSUS_HISTORY,
+    PRICES,
+    TREND,
+    UNIVERSE,
+    UPGRADES,
+    Schema,
+    SchemaError,
+    conform,
+    validate,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR_ENV = "RATINGS_DATA_DIR"
@@ -42,7 +53,9 @@ class Dataset:
 
     ``sources`` maps each ``source_id`` found in the frames to its provenance (title, provider,
     repository, commit, as_of, terms). ``warnings`` holds per-ticker or per-file problems that did
-    not stop the load.
+    not stop the load. ``trend`` and ``upgrades`` (Yahoo's recommendation trend and analysts'
+    actions) come only from the local store; the bundle has none. ``kind`` is the source it was
+    loaded from: one of :data:`KINDS`.
     """
 
     consensus: pd.DataFrame
@@ -52,6 +65,9 @@ class Dataset:
     sources: Mapping[str, Mapping[str, Any]]
     label: str
     warnings: tuple[str, ...] = field(default=())
+    trend: pd.DataFrame = field(default_factory=TREND.empty)
+    upgrades: pd.DataFrame = field(default_factory=UPGRADES.empty)
+    kind: str = "bundle"
 
     @cached_property
     def known_tickers(self) -> frozenset[str]:
@@ -69,8 +85,52 @@ class Dataset:
     def history_for(self, ticker: str) -> pd.DataFrame:
         return self.history[self.history["ticker"] == ticker].sort_values("as_of").reset_index(drop=True)
 
+    def trend_for(self, ticker: str) -> pd.DataFrame:
+        return self.trend[self.trend["ticker"] == ticker].reset_index(drop=True)
+
+    def upgrades_for(self, ticker: str) -> pd.DataFrame:
+        rows = self.upgrades[self.upgrades["ticker"] == ticker]
+        return rows.sort_values("graded_at", ascending=False).reset_index(drop=True)
+
     def sp500(self) -> list[str]:
         return sorted(self.universe.loc[self.universe["in_sp500"], "ticker"])
+
+
+#: Where a Dataset can come from: the bundled snapshot, the local store, or Yahoo now (via the store).
+KINDS: tuple[str, ...] = ("bundle", "store", "live")
+
+
+def load(kind: str = "bundle", *, store_path: Path | None = None, data_directory: Path | None = None) -> Dataset:
+    """One entry point for every source (vizro-style): ``bundle``, ``store`` or ``live``.
+
+    ``store`` and ``live`` read the local store (a live view is the store after a refresh, see
+    :mod:`ratings.refresh`); their names and sectors are completed from the bundle's universe,
+    which also knows S&P 500 membership.
+    """
+    if kind == "bundle":
+        return load_bundle(data_directory)
+    if kind not in KINDS:
+        raise ValueError(f"unknown data source {kind!r}; expected one of {', '.join(KINDS)}")
+    from .store import load_store  # the store imports this module
+
+    stored = load_store(store_path)
+    try:
+        reference = load_bundle(data_directory).universe
+    except DataError:
+        reference = UNIVERSE.empty()
+    return replace(stored, universe=merge_universe(stored.universe, reference), kind=kind)
+
+
+def merge_universe(primary: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """`primary`'s tickers and names, completed (sector, membership, missing names) from `reference`."""
+    ref = reference.set_index("ticker")
+    out = primary.set_index("ticker")
+    for column in ("name", "sector", "industry", "sector_scheme"):
+        out[column] = out[column].fillna(ref[column].reindex(out.index))
+    for column in ("in_sp500", "in_watchlist"):
+        out[column] = out[column] | ref[column].reindex(out.index).fillna(False).astype(bool)
+    extra = ref[~ref.index.isin(out.index)]
+    return conform(pd.concat([out, extra]).rename_axis("ticker").reset_index(), UNIVERSE)
 
 
 def data_dir() -> Path:

@@ -881,6 +881,8 @@ def load_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         consensus = store.latest()
         history = store.history()
         prices = store.prices()
+        trend = store.trend()
+        upgrades = store.upgrades()
         names = store.names()
         last_fetches = store.fetch_log(limit=1)
         last_observed = store.last_observed_at()
@@ -932,6 +934,9 @@ def load_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         sources=sources,
         label=f"Local store ({store.path}, last fetch {_readable(stamp)})",
         warnings=tuple(warnings),
+        trend=trend,
+        upgrades=upgrades,
+        kind="store",
     )
 
 
