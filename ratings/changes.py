@@ -1,0 +1,162 @@
+"""What moved since the previous snapshot: label changes, target raises and cuts, analysts' actions.
+
+For every ticker and source, the latest snapshot is compared with the one before it (or with the
+last one on or before a chosen day):
+
+* ``label``: the consensus label changed (e.g. Hold -> Buy);
+* ``target raise`` / ``target cut``: the mean price target moved (by more than rounding noise);
+
+and every analyst action graded after the previous snapshot is listed:
+
+* ``upgrade`` / ``downgrade`` / ``initiation`` of a firm's rating;
+* ``target raise`` / ``target cut`` by one firm (Yahoo's priceTargetAction, with both targets),
+  for actions that kept the rating (maintained or reiterated).
+
+A ticker with a single snapshot has nothing to compare yet and contributes no consensus rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .core import add_metrics
+from .formatting import money
+from .schema import CONSENSUS_HISTORY, FLOAT, TEXT, UPGRADES, Column, Schema, conform
+
+CHANGES = Schema(
+    "changes",
+    (
+        Column("ticker", TEXT, "Yahoo-style symbol"),
+        Column("date", TEXT, "ISO date of the change (snapshot as-of, or the analyst action's day)"),
+        Column("kind", TEXT, "'label', 'target raise', 'target cut', 'upgrade', 'downgrade' or 'initiation'"),
+        Column("source", TEXT, "who published it"),
+        Column("firm", TEXT, "the research firm, for an analyst's action; <NA> for the consensus"),
+        Column("before", TEXT, "the previous label, grade or target, as text"),
+        Column("after", TEXT, "the new label, grade or target, as text"),
+        Column("change", FLOAT, "relative change of a price target (after / before - 1); NaN otherwise"),
+        Column("since", TEXT, "ISO timestamp of the previous snapshot the change is measured from"),
+    ),
+)
+
+#: Relative moves of the mean target smaller than this are rounding noise, not a change.
+TARGET_TOLERANCE = 5e-4
+
+_ACTION_KINDS = {"up": "upgrade", "down": "downgrade", "init": "initiation"}
+_TARGET_ACTIONS = {"raises": "target raise", "lowers": "target cut"}
+
+
+def _previous_and_latest(history: pd.DataFrame, since: str | None = None) -> pd.DataFrame:
+    """One row per ticker and source: the latest snapshot beside its baseline (suffix _prev).
+
+    The baseline is the snapshot before the latest, or with `since` (an ISO date or timestamp) the
+    last snapshot taken on or before it. Sources are compared by publisher, not by file: Yahoo's
+    consensus recorded by two different files is one history.
+    """
+    rows = add_metrics(conform(history, CONSENSUS_HISTORY).assign(price_source=pd.NA))
+    rows["_when"] = rows["observed_at"].fillna(rows["as_of"])
+    rows = rows.sort_values(["ticker", "source", "_when"])
+    keys = ["ticker", "source"]
+    rank = rows.groupby(keys).cumcount(ascending=False)
+    latest = rows[rank == 0].set_index(keys)
+    if since is None:
+        baseline = rows[rank == 1]
+    else:
+        # Compare dates with dates: "2026-06-30" covers every snapshot of that day.
+        day = rows["_when"].str.slice(0, len(since))
+        baseline = rows[(day <= since) & (rank > 0)].groupby(keys).tail(1)
+    return latest.join(baseline.set_index(keys), rsuffix="_prev", how="inner").reset_index()
+
+
+def consensus_changes(history: pd.DataFrame, since: str | None = None) -> pd.DataFrame:
+    """Label changes and mean-target moves between each source's latest snapshot and its baseline."""
+    pairs = _previous_and_latest(history, since)
+    labels = pairs[
+        pairs["consensus"].notna()
+        & pairs["consensus_prev"].notna()
+        & (pairs["consensus"] != pairs["consensus_prev"]).fillna(False)
+    ]
+    label_rows = pd.DataFrame(
+        {
+            "ticker": labels["ticker"],
+            "date": labels["as_of"],
+            "kind": "label",
+            "source": labels["source"],
+            "before": labels["consensus_prev"],
+            "after": labels["consensus"],
+            "since": labels["_when_prev"],
+        }
+    )
+    move = pairs["target_mean"] / pairs["target_mean_prev"] - 1
+    moved = pairs[(move.abs() > TARGET_TOLERANCE).fillna(False)]
+    moved_by = move[moved.index]
+    target_rows = pd.DataFrame(
+        {
+            "ticker": moved["ticker"],
+            "date": moved["as_of"],
+            "kind": np.where(moved_by > 0, "target raise", "target cut"),
+            "source": moved["source"],
+            "before": [money(v, c) for v, c in zip(moved["target_mean_prev"], moved["currency_prev"], strict=True)],
+            "after": [money(v, c) for v, c in zip(moved["target_mean"], moved["currency"], strict=True)],
+            "change": moved_by,
+            "since": moved["_when_prev"],
+        }
+    )
+    return pd.concat([label_rows, target_rows], ignore_index=True)
+
+
+def analyst_actions(upgrades: pd.DataFrame, since: pd.Series) -> pd.DataFrame:
+    """Analysts' rating changes and target moves graded after each ticker's previous snapshot.
+
+    `since` maps a ticker to the ISO timestamp of its previous snapshot; tickers without one are
+    left out (nothing to compare with yet).
+    """
+    actions = conform(upgrades, UPGRADES)
+    actions = actions.assign(since=actions["ticker"].map(since))
+    actions = actions[actions["since"].notna() & (actions["graded_at"] > actions["since"]).fillna(False)]
+    grade_kind = actions["action"].str.lower().map(_ACTION_KINDS)
+    target_kind = actions["price_target_action"].str.lower().map(_TARGET_ACTIONS)
+    kind = grade_kind.fillna(target_kind)
+    actions = actions.assign(kind=kind)[kind.notna()]
+    is_grade = actions["kind"].isin(list(_ACTION_KINDS.values()))
+    target_text = [
+        (money(p, None), money(c, None))
+        for p, c in zip(actions["prior_price_target"], actions["current_price_target"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "ticker": actions["ticker"],
+            "date": actions["graded_at"].str.slice(0, 10),
+            "kind": actions["kind"],
+            "source": actions["source"],
+            "firm": actions["firm"],
+            "before": np.where(is_grade, actions["from_grade"], [t[0] for t in target_text]),
+            "after": np.where(is_grade, actions["to_grade"], [t[1] for t in target_text]),
+            "change": actions["current_price_target"] / actions["prior_price_target"] - 1,
+            "since": actions["since"],
+        }
+    )
+
+
+def changes(
+    history: pd.DataFrame,
+    upgrades: pd.DataFrame | None = None,
+    tickers: list[str] | None = None,
+    since: str | None = None,
+) -> pd.DataFrame:
+    """Everything that moved (schema :data:`CHANGES`), newest first.
+
+    Measured from the previous snapshot, or with `since` (ISO date) from the last snapshot on or
+    before that day.
+    """
+    if tickers is not None:
+        history = history[history["ticker"].isin(tickers)]
+        upgrades = upgrades[upgrades["ticker"].isin(tickers)] if upgrades is not None else None
+    if history.empty:
+        return CHANGES.empty()
+    pairs = _previous_and_latest(history, since)
+    parts = [consensus_changes(history, since)]
+    if upgrades is not None and not upgrades.empty:
+        parts.append(analyst_actions(upgrades, pairs.groupby("ticker")["_when_prev"].min()))
+    rows = conform(pd.concat(parts, ignore_index=True), CHANGES)
+    return rows.sort_values(["date", "ticker"], ascending=[False, True], kind="stable").reset_index(drop=True)
