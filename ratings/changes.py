@@ -53,7 +53,7 @@ def _previous_and_latest(history: pd.DataFrame, since: str | None = None) -> pd.
     last snapshot taken on or before it. Sources are compared by publisher, not by file: Yahoo's
     consensus recorded by two different files is one history.
     """
-    rows = add_metrics(conform(history, CONSENSUS_HISTORY).assign(price_source=pd.NA))
+    rows = add_metrics(conform(history, CONSENSUS_HISTORY))
     rows["_when"] = rows["observed_at"].fillna(rows["as_of"])
     rows = rows.sort_values(["ticker", "source", "_when"])
     keys = ["ticker", "source"]
