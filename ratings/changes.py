@@ -13,6 +13,8 @@ and every analyst action graded after the previous snapshot is listed:
   for actions that kept the rating (maintained or reiterated).
 
 A ticker with a single snapshot has nothing to compare yet and contributes no consensus rows.
+With ``since``, a ticker whose latest snapshot is itself on or before that day has not moved
+since then either. A target of 0 (or less) is Yahoo's "none": unknown, never a move to or from 0.
 """
 
 from __future__ import annotations
@@ -53,19 +55,26 @@ def _previous_and_latest(history: pd.DataFrame, since: str | None = None) -> pd.
     last snapshot taken on or before it. Sources are compared by publisher, not by file: Yahoo's
     consensus recorded by two different files is one history.
     """
-    rows = add_metrics(conform(history, CONSENSUS_HISTORY))
+    rows = conform(history, CONSENSUS_HISTORY)
+    for column in ("target_mean", "target_low", "target_high", "target_median"):
+        rows[column] = rows[column].where(rows[column] > 0)  # Yahoo's 0 is "no target"
+    rows = add_metrics(rows)
     rows["_when"] = rows["observed_at"].fillna(rows["as_of"])
-    rows = rows.sort_values(["ticker", "source", "_when"])
+    rows = rows[rows["_when"].notna() & rows["source"].notna()]
+    rows = rows.sort_values(["ticker", "source", "_when"], kind="stable")
     keys = ["ticker", "source"]
     rank = rows.groupby(keys).cumcount(ascending=False)
-    latest = rows[rank == 0].set_index(keys)
+    latest = rows[rank == 0]
     if since is None:
         baseline = rows[rank == 1]
     else:
-        # Compare dates with dates: "2026-06-30" covers every snapshot of that day.
+        # Compare dates with dates: "2026-06-30" covers every snapshot of that day. The baseline
+        # may be the latest snapshot itself (nothing new since that day): such pairs are dropped.
         day = rows["_when"].str.slice(0, len(since))
-        baseline = rows[(day <= since) & (rank > 0)].groupby(keys).tail(1)
-    return latest.join(baseline.set_index(keys), rsuffix="_prev", how="inner").reset_index()
+        on_or_before = rows[(day <= since).fillna(False).astype(bool)].assign(_rank=rank)
+        baseline = on_or_before.groupby(keys).tail(1)
+        baseline = baseline[baseline["_rank"] > 0].drop(columns="_rank")
+    return latest.merge(baseline, on=keys, how="inner", suffixes=("", "_prev"))
 
 
 def consensus_changes(history: pd.DataFrame, since: str | None = None) -> pd.DataFrame:
@@ -87,7 +96,9 @@ def consensus_changes(history: pd.DataFrame, since: str | None = None) -> pd.Dat
             "since": labels["_when_prev"],
         }
     )
-    move = pairs["target_mean"] / pairs["target_mean_prev"] - 1
+    # Targets in two known, different units (GBp then GBP) are not comparable: no move is computed.
+    same_unit = pairs["currency"].isna() | pairs["currency_prev"].isna() | (pairs["currency"] == pairs["currency_prev"])
+    move = (pairs["target_mean"] / pairs["target_mean_prev"] - 1).where(same_unit.fillna(True).astype(bool))
     moved = pairs[(move.abs() > TARGET_TOLERANCE).fillna(False)]
     moved_by = move[moved.index]
     target_rows = pd.DataFrame(
@@ -105,14 +116,19 @@ def consensus_changes(history: pd.DataFrame, since: str | None = None) -> pd.Dat
     return pd.concat([label_rows, target_rows], ignore_index=True)
 
 
-def analyst_actions(upgrades: pd.DataFrame, since: pd.Series) -> pd.DataFrame:
+def analyst_actions(upgrades: pd.DataFrame, since: pd.Series, currency: pd.Series | None = None) -> pd.DataFrame:
     """Analysts' rating changes and target moves graded after each ticker's previous snapshot.
 
     `since` maps a ticker to the ISO timestamp of its previous snapshot; tickers without one are
-    left out (nothing to compare with yet).
+    left out (nothing to compare with yet). `currency` maps a ticker to the unit its targets are
+    quoted in (Yahoo gives analysts' targets in the quote currency), for the before/after text.
     """
     actions = conform(upgrades, UPGRADES)
-    actions = actions.assign(since=actions["ticker"].map(since))
+    for column in ("prior_price_target", "current_price_target"):
+        actions[column] = actions[column].where(actions[column] > 0)  # Yahoo's 0 is "no target"
+    units = actions["ticker"].map(currency) if currency is not None else pd.Series(pd.NA, index=actions.index)
+    # as text whatever `since` was built from (an empty Series maps to another dtype)
+    actions = actions.assign(since=actions["ticker"].map(since).astype("string"), _currency=units)
     actions = actions[actions["since"].notna() & (actions["graded_at"] > actions["since"]).fillna(False)]
     grade_kind = actions["action"].str.lower().map(_ACTION_KINDS)
     target_kind = actions["price_target_action"].str.lower().map(_TARGET_ACTIONS)
@@ -120,8 +136,10 @@ def analyst_actions(upgrades: pd.DataFrame, since: pd.Series) -> pd.DataFrame:
     actions = actions.assign(kind=kind)[kind.notna()]
     is_grade = actions["kind"].isin(list(_ACTION_KINDS.values()))
     target_text = [
-        (money(p, None), money(c, None))
-        for p, c in zip(actions["prior_price_target"], actions["current_price_target"], strict=True)
+        (money(p, u), money(c, u))
+        for p, c, u in zip(
+            actions["prior_price_target"], actions["current_price_target"], actions["_currency"], strict=True
+        )
     ]
     return pd.DataFrame(
         {
@@ -157,6 +175,7 @@ def changes(
     pairs = _previous_and_latest(history, since)
     parts = [consensus_changes(history, since)]
     if upgrades is not None and not upgrades.empty:
-        parts.append(analyst_actions(upgrades, pairs.groupby("ticker")["_when_prev"].min()))
+        currency = pairs.dropna(subset=["currency"]).groupby("ticker")["currency"].first()
+        parts.append(analyst_actions(upgrades, pairs.groupby("ticker")["_when_prev"].min(), currency))
     rows = conform(pd.concat(parts, ignore_index=True), CHANGES)
     return rows.sort_values(["date", "ticker"], ascending=[False, True], kind="stable").reset_index(drop=True)

@@ -1,15 +1,24 @@
-"""The ``ratings`` command line: print the consensus table, export charts and data, start the dashboard.
+"""The ``ratings`` command line: fetch from Yahoo into the local store, print the consensus table, its
+history and what changed, export charts and data, start the dashboard.
 
 Every subcommand is one ``_cmd_*`` function registered in :func:`build_parser`; data is loaded only
-through :func:`load_dataset`, so another data source is one more ``--source`` choice there.
+through :func:`load_dataset`, whose ``--source`` is ``bundle`` (the bundled snapshot, the default),
+``store`` (the local store's latest snapshot, ``--store PATH``) or ``live`` (fetch those tickers
+from Yahoo into the store first, then read the store).
 
-Output rules: stdout carries only data (a table, CSV or JSON, or the written paths), so it can be
-piped into a parser; every warning and error is one ``ratings: ...`` line on stderr. No traceback
-reaches the user: :func:`main` turns every failure into a message and an exit code:
+Output rules: stdout carries only data (a table, CSV or JSON, the written paths, or the summary
+of ``ratings fetch``), so it can be piped into a parser; every warning and error is one
+``ratings: ...`` line on stderr, and so is the fetch progress (a self-drawn bar when stderr is a
+terminal, one line per ticker otherwise). No traceback reaches the user: :func:`main` turns every
+failure into a message and an exit code:
 
 * 0: everything asked for was shown (or some tickers were, and the others were named on stderr);
-* 1: nothing could be shown (every ticker was unknown or malformed), or the data could not be loaded;
-* 2: a usage error, an export that needs Chrome without one, or a path that cannot be written;
+  for ``fetch``: at least one ticker was answered (a "no analyst coverage" answer counts: Yahoo
+  answered, and the answer is recorded);
+* 1: nothing could be shown or fetched (every ticker was unknown, malformed or failed), or the
+  data could not be loaded (no bundle; no store yet);
+* 2: a usage error, an export that needs Chrome without one, a path that cannot be written, or a
+  ``--store`` file that is not a usable store (corrupt, someone else's, locked): it is left untouched;
 * 130: interrupted with Ctrl-C.
 """
 
@@ -22,21 +31,35 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import pandas as pd
 
-from .core import COVERAGE_NONE, primary_rows
+from .core import COVERAGE_NONE, add_metrics, attach_prices, primary_rows
 from .data import PROJECT_ROOT, DataError, Dataset, load_bundle
+from .data import load as load_source
 from .formatting import MISSING, count, dated, label_text, money, money_range, percent
-from .schema import CSV_COLUMNS
+from .paths import default_store_path
+from .schema import CONSENSUS_HISTORY, COUNT_COLUMNS, CSV_COLUMNS, conform
+from .store import StoreError
 from .tickers import parse_tickers
 
+if TYPE_CHECKING:
+    from .live import LiveConfig, LiveResult
+    from .refresh import RefreshOutcome
+
 PROG = "ratings"
-SOURCES: tuple[str, ...] = ("bundle",)
+SOURCES: tuple[str, ...] = ("bundle", "store", "live")
 TABLE_FORMATS: tuple[str, ...] = ("table", "csv", "json")
+#: Columns of ``ratings history``, in order: one row per snapshot day and source, oldest first.
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "ticker", "as_of", "observed_at", "source", "consensus", "rating_mean",
+    *COUNT_COLUMNS, "n_analysts", "currency", "price", "price_as_of", "price_source",
+    "target_mean", "target_low", "target_high", "upside_mean",
+)  # fmt: skip
 EXPORT_FORMATS: tuple[str, ...] = ("png", "svg", "html", "csv")
 NAME_WIDTH = 28  # company names are cut to keep a terminal row readable
 
@@ -84,11 +107,35 @@ def _write_bytes(data: bytes, stream: TextIO) -> None:
 # ------------------------------------------------------------------------------------------ data
 
 
+def store_path_of(args: argparse.Namespace) -> Path:
+    """``--store PATH``, else :func:`ratings.paths.default_store_path` (``$RATINGS_STORE``)."""
+    given: Path | None = getattr(args, "store", None)
+    return given.expanduser() if given is not None else default_store_path()
+
+
 def load_dataset(args: argparse.Namespace) -> Dataset:
-    """The dataset chosen by ``--source``; its load warnings go to stderr. Raises DataError."""
+    """The dataset chosen by ``--source``; its load warnings go to stderr.
+
+    ``live`` first fetches ``args.tickers`` into the store (progress and summary on stderr), then
+    reads the store like ``store``; a fetch that fails keeps whatever the store already had.
+    Raises DataError (StoreError for a store file that is not usable) or CommandError.
+    """
     source = getattr(args, "source", "bundle")
     if source == "bundle":
         dataset = load_bundle()
+    elif source in ("store", "live"):
+        path = store_path_of(args)
+        if source == "live":
+            symbols = fetchable_tickers(args.tickers, quiet=True)  # resolve_tickers names the bad ones
+            if symbols:
+                outcome = fetch_into_store(symbols, args, path, summary=_say)
+                if not outcome.anything_fetched:
+                    _say("warning: nothing could be fetched; showing what the store already holds")
+        if not path.exists():
+            raise CommandError(
+                f"no store at {_printable(str(path), 200)}: run `ratings fetch TICKER...` first", EXIT_NOTHING_SHOWN
+            )
+        dataset = load_source(source, store_path=path)
     else:  # argparse restricts the choices; this guards a caller that builds args by hand
         raise CommandError(f"unknown data source {source!r} (choose from {', '.join(SOURCES)})", EXIT_USAGE)
     for warning in dataset.warnings:
@@ -96,15 +143,21 @@ def load_dataset(args: argparse.Namespace) -> Dataset:
     return dataset
 
 
+def _parsed_tickers(raw: Sequence[str], known: frozenset[str] | None, *, quiet: bool = False) -> list[str]:
+    if not quiet:
+        for item in raw:
+            if not item.strip():
+                _say("'': empty ticker symbol")
+    parsed = parse_tickers(list(raw), known=known)
+    if not quiet:
+        for symbol, reason in parsed.invalid.items():
+            _say(f"{_printable(symbol)}: {reason}")
+    return parsed.valid
+
+
 def resolve_tickers(raw: Sequence[str], dataset: Dataset) -> list[str]:
     """The usable tickers of `raw`, in order; one stderr line naming each rejected one and why."""
-    for item in raw:
-        if not item.strip():
-            _say("'': empty ticker symbol")
-    parsed = parse_tickers(list(raw), known=dataset.known_tickers)
-    for symbol, reason in parsed.invalid.items():
-        _say(f"{_printable(symbol)}: {reason}")
-    return parsed.valid
+    return _parsed_tickers(raw, dataset.known_tickers)
 
 
 def _table_for(args: argparse.Namespace) -> tuple[Dataset, list[str], pd.DataFrame]:
@@ -136,15 +189,27 @@ def _json_value(value: Any) -> Any:
     return value if isinstance(value, bool | int | str) else str(value)
 
 
-def records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """The contract columns of `table` as JSON-ready records, keys in :data:`CSV_COLUMNS` order."""
-    columns = {name: table[name].tolist() for name in CSV_COLUMNS}
-    return [{name: _json_value(columns[name][i]) for name in CSV_COLUMNS} for i in range(len(table))]
+def records(table: pd.DataFrame, columns: Sequence[str] = CSV_COLUMNS) -> list[dict[str, Any]]:
+    """`columns` of `table` (the CSV contract by default) as JSON-ready records, keys in that order."""
+    values = {name: table[name].tolist() for name in columns}
+    return [{name: _json_value(values[name][i]) for name in columns} for i in range(len(table))]
 
 
-def json_text(table: pd.DataFrame) -> str:
+def json_text(table: pd.DataFrame, columns: Sequence[str] = CSV_COLUMNS) -> str:
     # allow_nan=False: a NaN that slipped through is a bug to raise, not invalid JSON to print.
-    return json.dumps(records(table), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(records(table, columns), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _print_frame(frame: pd.DataFrame, columns: Sequence[str], fmt: str, people: Callable[[], str]) -> None:
+    """`frame`'s `columns` as formula-safe CSV or JSON (null for unknown), or `people()` for a terminal."""
+    if fmt == "csv":
+        from .export import csv_bytes
+
+        _write_bytes(csv_bytes(frame[list(columns)].reset_index(drop=True)), sys.stdout)
+    elif fmt == "json":
+        _write(json_text(frame, columns), sys.stdout)
+    else:
+        _write(people(), sys.stdout)
 
 
 def _cut(text: str, width: int) -> str:
@@ -201,7 +266,7 @@ def sources_footer(table: pd.DataFrame, dataset: Dataset) -> str:
         parts.append(f"{provider} as of {dated(as_of)}")
     text = "Sources: " + ("; ".join(parts) if parts else "none (no analyst consensus in the data)") + "."
     if (table["price_source"] == "close").any():
-        text += " '(close)': no price quoted with the consensus, so the latest bundled close is used."
+        text += " '(close)': no price quoted with the consensus, so the latest close in the data is used."
     return text + " Upside = target / price - 1.\n"
 
 
@@ -218,6 +283,278 @@ def _cmd_table(args: argparse.Namespace) -> int:
         _write(json_text(table), sys.stdout)
     else:
         _write(fixed_width(terminal_frame(table)) + "\n" + sources_footer(table, dataset), sys.stdout)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------- fetching
+
+_STATUS_WORDS = {"ok": "fetched", "no_coverage": "no analyst coverage", "failed": "failed"}
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+class Progress:
+    """A fetch's progress on `stream` (stderr): a bar redrawn in place on a terminal, else a line per ticker.
+
+    Called as ``progress(done, total, result)`` (:data:`ratings.live.ProgressCallback`);
+    :meth:`close` ends the bar's line. Nothing here needs a dependency: ``\\r`` and padding.
+    """
+
+    def __init__(self, stream: TextIO, *, tty: bool | None = None, width: int = 24) -> None:
+        self.stream = stream
+        self.tty = _is_tty(stream) if tty is None else tty
+        self.width = width
+        self._shown = 0  # characters of the bar's line now on screen
+
+    def _draw(self, line: str) -> None:
+        # Pad over what the previous (longer) line left on screen.
+        _write("\r" + line.ljust(self._shown), self.stream)
+        self._shown = len(line)
+        self.stream.flush()
+
+    def _bar(self, done: int, total: int) -> str:
+        filled = self.width * done // total if total > 0 else self.width
+        return f"[{'#' * filled}{' ' * (self.width - filled)}] {done}/{total}"
+
+    def start(self, total: int) -> None:
+        if self.tty:
+            self._draw(f"{self._bar(0, total)} asking Yahoo…")
+
+    def __call__(self, done: int, total: int, result: LiveResult) -> None:
+        status = _STATUS_WORDS.get(result.status, result.status) + (" (cached)" if result.from_cache else "")
+        ticker = _printable(result.ticker, 20)
+        if self.tty:
+            self._draw(f"{self._bar(done, total)} {ticker} {status}")
+        else:
+            _write(f"{PROG}: {done}/{total} {ticker} {status}\n", self.stream)
+
+    def close(self) -> None:
+        if self.tty and self._shown:
+            _write("\n", self.stream)
+            self.stream.flush()
+            self._shown = 0
+
+
+def fetchable_tickers(raw: Sequence[str], *, quiet: bool = False) -> list[str]:
+    """The well-formed symbols of `raw`, in order: any symbol may be asked of Yahoo, known or not.
+
+    Each malformed one is named on stderr, as ``table`` names them (unless `quiet`).
+    """
+    return _parsed_tickers(raw, known=None, quiet=quiet)
+
+
+def live_config(args: argparse.Namespace) -> LiveConfig:
+    """The live loader's settings from ``--workers``, ``--rate`` and ``--budget`` (defaults otherwise)."""
+    from .live import LiveConfig
+
+    settings: dict[str, Any] = {}
+    if (workers := getattr(args, "workers", None)) is not None:
+        settings["max_workers"] = workers
+    if (rate := getattr(args, "rate", None)) is not None:
+        settings["requests_per_second"] = rate or None  # 0: no limit
+    if (budget := getattr(args, "budget", None)) is not None:
+        settings["budget_s"] = budget
+    return LiveConfig(**settings)
+
+
+def fetch_into_store(
+    symbols: list[str], args: argparse.Namespace, path: Path, *, summary: Callable[[str], None]
+) -> RefreshOutcome:
+    """Fetch `symbols` live into the store at `path` (:func:`ratings.refresh.refresh`), with progress.
+
+    The progress goes to stderr; the summary's lines go to `summary` (stdout for ``ratings fetch``,
+    stderr when data follows on stdout); failures and warnings always to stderr. Raises
+    StoreError, before any request, for a store file that is not usable.
+    """
+    from .refresh import refresh
+
+    progress = Progress(sys.stderr)
+    progress.start(len(symbols))
+    try:
+        outcome = refresh(
+            symbols,
+            store_path=path,
+            config=live_config(args),
+            force=bool(getattr(args, "force", False)),
+            on_progress=progress,
+        )
+    finally:
+        progress.close()
+    report_fetch(outcome, summary)
+    return outcome
+
+
+def _snapshot_text(row: dict[str, Any]) -> str:
+    """'Yahoo Finance 2025-02-24: Buy (2.07 of 5; 7 Strong Buy · ...), 40 analysts, mean target $252.23, ...'."""
+    parts = [
+        label_text(row),
+        f"{count(row['n_analysts'])} analysts",
+        f"mean target {money(row['target_mean'], row['currency'])}",
+        f"price {money(row['price'], row['currency'])}",
+        f"upside {percent(row['upside_mean'])}",
+    ]
+    return f"{row['source']} {dated(row['as_of'])}: " + ", ".join(parts)
+
+
+def report_fetch(outcome: RefreshOutcome, summary: Callable[[str], None]) -> None:
+    """One line per answered ticker and a count line to `summary`; each failure and warning on stderr."""
+    batch = outcome.batch
+    answered = [r for r in batch.results if r.status != "failed"]
+    for result in batch.failed:
+        _say(f"{_printable(result.ticker, 20)}: failed: {_printable(result.reason, 300)}")
+    for result in answered:
+        for warning in result.warnings:
+            _say(f"{_printable(result.ticker, 20)}: warning: {_printable(warning, 300)}")
+
+    snapshots = add_metrics(conform(batch.snapshots, CONSENSUS_HISTORY))
+    rows = {str(r["ticker"]): r for r in cast(list[dict[str, Any]], snapshots.to_dict("records"))}
+    width = max((len(r.ticker) for r in answered), default=0)
+    for result in answered:
+        row = rows.get(result.ticker)
+        detail = _snapshot_text(row) if result.status == "ok" and row is not None else result.reason
+        if result.from_cache:
+            detail += f" (from the cache: fetched {result.observed_at})"
+        word = _STATUS_WORDS[result.status]
+        summary(f"{_printable(result.ticker, 20).ljust(width)}  {word.ljust(19)}  {_printable(detail, 400)}")
+
+    where = _printable(str(outcome.store_path), 200)
+    written = outcome.written
+    if written is None:
+        stored = f"Nothing stored in {where} (the attempt is in its fetch log)."
+    else:
+        new, known = written.snapshots.inserted, written.snapshots.already_present
+        stored = f"Stored {new} new snapshot{'s' if new != 1 else ''} in {where}"
+        stored += f" ({known} already there)." if known else "."
+    summary(f"{batch.summary()}. {stored}")
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    symbols = fetchable_tickers(args.tickers)
+    if not symbols:
+        raise CommandError("no ticker to fetch", EXIT_NOTHING_SHOWN)
+    outcome = fetch_into_store(
+        symbols, args, store_path_of(args), summary=lambda line: _write(line + "\n", sys.stdout)
+    )
+    if not outcome.anything_fetched:
+        raise CommandError("nothing was fetched: every ticker failed (the store keeps what it had)")
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------------------------- history
+
+
+def history_frame(dataset: Dataset, ticker: str) -> pd.DataFrame:
+    """The stored history of `ticker`: one row per snapshot day and source, oldest first, with metrics.
+
+    A snapshot that quoted no price is priced like the table's rows: from the latest close on or
+    before its day (``price_source`` 'close'), so its upside is still computed.
+    """
+    rows = conform(dataset.history[dataset.history["ticker"] == ticker], CONSENSUS_HISTORY).reset_index(drop=True)
+    rows = add_metrics(attach_prices(rows, dataset.prices))
+    rows["_when"] = rows["observed_at"].fillna(rows["as_of"])
+    return rows.sort_values(["_when", "source"], kind="stable").drop(columns="_when").reset_index(drop=True)
+
+
+def _observed(value: Any) -> str:
+    """'2021-02-01T05:15:00Z' -> '2021-02-01 05:15'."""
+    if value is None or value is pd.NA or pd.isna(value):
+        return MISSING
+    return str(value).replace("T", " ")[:16]
+
+
+def history_terminal_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = cast(list[dict[str, Any]], frame.to_dict("records"))
+    return pd.DataFrame(
+        {
+            "As of": [dated(r["as_of"]) for r in rows],
+            "Observed (UTC)": [_observed(r["observed_at"]) for r in rows],
+            "Source": [MISSING if pd.isna(r["source"]) else str(r["source"]) for r in rows],
+            "Consensus": [label_text(r) for r in rows],
+            "Analysts": [count(r["n_analysts"]) for r in rows],
+            "Price": [
+                money(r["price"], r["currency"]) + (" (close)" if r["price_source"] == "close" else "") for r in rows
+            ],
+            "Mean target": [money(r["target_mean"], r["currency"]) for r in rows],
+            "Upside": [percent(r["upside_mean"]) for r in rows],
+            "Target range": [money_range(r["target_low"], r["target_high"], r["currency"]) for r in rows],
+        }
+    )
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    dataset = load_dataset(args)
+    tickers = resolve_tickers(args.tickers, dataset)
+    if not tickers:
+        raise CommandError("no ticker to show", EXIT_NOTHING_SHOWN)
+    ticker = tickers[0]
+    frame = history_frame(dataset, ticker)
+    if frame.empty:
+        where = "the local store" if dataset.kind != "bundle" else "the bundled snapshot"
+        have = sorted(set(dataset.history["ticker"]))
+        hint = f" (it has history for {', '.join(have[:12])}{'…' if len(have) > 12 else ''})" if have else ""
+        raise CommandError(f"{ticker}: no history in {where}{hint}", EXIT_NOTHING_SHOWN)
+
+    def people() -> str:
+        note = "Upside = mean target / price - 1."
+        if (frame["price_source"] == "close").any():
+            note += " '(close)': no price quoted with that snapshot, so the latest close on or before its day is used."
+        return fixed_width(history_terminal_frame(frame)) + "\n" + note + "\n"
+
+    _print_frame(frame, HISTORY_COLUMNS, args.format, people)
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------------------------- changes
+
+_KIND_TEXT = {"label": "label change"}
+
+
+def changes_terminal_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = cast(list[dict[str, Any]], frame.to_dict("records"))
+
+    def text(value: Any) -> str:
+        return MISSING if value is None or value is pd.NA or pd.isna(value) else _printable(str(value), 40)
+
+    return pd.DataFrame(
+        {
+            "Date": [text(r["date"]) for r in rows],
+            "Ticker": [text(r["ticker"]) for r in rows],
+            "Change": [_KIND_TEXT.get(str(r["kind"]), text(r["kind"])) for r in rows],
+            "Source": [text(r["source"]) for r in rows],
+            "Firm": [text(r["firm"]) for r in rows],
+            "Before": [text(r["before"]) for r in rows],
+            "After": [text(r["after"]) for r in rows],
+            "Move": [percent(r["change"]) for r in rows],
+            "Since": [_observed(r["since"]) for r in rows],
+        }
+    )
+
+
+def _cmd_changes(args: argparse.Namespace) -> int:
+    from .changes import CHANGES, changes
+
+    dataset = load_dataset(args)
+    tickers = resolve_tickers(args.tickers, dataset)
+    if not tickers:
+        raise CommandError("no ticker to show", EXIT_NOTHING_SHOWN)
+    frame = changes(dataset.history, dataset.upgrades, tickers, since=args.since)
+    shown = dataset.history[dataset.history["ticker"].isin(tickers)]
+    snapshots = shown.groupby(["ticker", "source"]).size().groupby(level="ticker").max()
+    for ticker in tickers:
+        n = int(snapshots.get(ticker, 0))
+        if n == 0:
+            _say(f"{ticker}: no snapshot in the data, nothing to compare")
+        elif n == 1 and args.since is None:
+            _say(f"{ticker}: one snapshot only, nothing to compare it with yet")
+    if frame.empty and args.format == "table":
+        _say("nothing moved " + (f"since {args.since}" if args.since else "since the previous snapshot"))
+        return EXIT_OK
+    _print_frame(frame, CHANGES.names, args.format, lambda: fixed_width(changes_terminal_frame(frame)))
     return EXIT_OK
 
 
@@ -322,6 +659,81 @@ def _version() -> str:
         return "unknown"
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _number(text: str, *, allow_zero: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise argparse.ArgumentTypeError(f"must be {'>= 0' if allow_zero else '> 0'}, not {text}")
+    return value
+
+
+def _rate(text: str) -> float:
+    return _number(text, allow_zero=True)
+
+
+def _seconds(text: str) -> float:
+    return _number(text, allow_zero=False)
+
+
+def _iso_day(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _store_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the local store's SQLite file (default: $RATINGS_STORE, else one in your data folder)",
+    )
+    return options
+
+
+def _fetch_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("fetching from Yahoo (ratings fetch, --source live)")
+    group.add_argument("--force", action="store_true", help="ask Yahoo again even for tickers fetched minutes ago")
+    group.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="tickers fetched at once")
+    group.add_argument(
+        "--rate", type=_rate, default=None, metavar="R", help="requests per second at most (0: no limit)"
+    )
+    group.add_argument(
+        "--budget", type=_seconds, default=None, metavar="SECONDS", help="time allowed for the whole fetch"
+    )
+    return options
+
+
+def _source_options(nargs: str | int) -> argparse.ArgumentParser:
+    """--source and the tickers: shared by every command that reads data; a new source is one more choice."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="bundle",
+        help="bundle: the bundled snapshot; store: the local store's latest fetch; "
+        "live: fetch from Yahoo into the store, then read it (default: %(default)s)",
+    )
+    options.add_argument("tickers", nargs=nargs, metavar="TICKER", help="ticker symbols, e.g. F TSLA 1810.HK")
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -329,19 +741,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    store_options, fetch_options = _store_options(), _fetch_options()
+    data_options = [_source_options("+"), store_options, fetch_options]
 
-    # Options shared by every command that reads data; a new source is one more choice here.
-    data_options = argparse.ArgumentParser(add_help=False)
-    data_options.add_argument(
-        "--source", choices=SOURCES, default="bundle", help="where the data comes from (default: %(default)s)"
+    fetch = commands.add_parser(
+        "fetch",
+        parents=[store_options, fetch_options],
+        help="fetch tickers from Yahoo into the local store",
+        description="Fetch the tickers' consensus, recommendation trend, upgrades and prices from Yahoo and append "
+        "them to the local store as a dated snapshot. Exits 1 only when no ticker could be fetched "
+        "(a ticker without analyst coverage counts as fetched: Yahoo answered).",
     )
-    data_options.add_argument(
-        "tickers", nargs="+", metavar="TICKER", help="ticker symbols, e.g. F TSLA 1810.HK"
-    )
+    fetch.add_argument("tickers", nargs="+", metavar="TICKER", help="Yahoo ticker symbols, e.g. AAPL VOD.L 1810.HK")
+    fetch.set_defaults(handler=_cmd_fetch)
 
     table = commands.add_parser(
         "table",
-        parents=[data_options],
+        parents=data_options,
         help="print consensus and implied upside",
         description="Print the consensus and implied upside of the tickers: every source, primary first.",
     )
@@ -349,9 +765,32 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--primary", action="store_true", help="one row per ticker: the primary source's")
     table.set_defaults(handler=_cmd_table)
 
+    history = commands.add_parser(
+        "history",
+        parents=[_source_options(1), store_options, fetch_options],
+        help="print the stored consensus history of a ticker",
+        description="Print one row per snapshot day and source, oldest first: consensus, counts, price, "
+        "targets and upside.",
+    )
+    history.add_argument("--format", choices=TABLE_FORMATS, default="table", help="default: %(default)s")
+    history.set_defaults(handler=_cmd_history)
+
+    changes = commands.add_parser(
+        "changes",
+        parents=data_options,
+        help="print what moved since the previous snapshot",
+        description="Print label changes, mean-target raises and cuts, and analysts' upgrades, downgrades, "
+        "initiations and target moves since each ticker's previous snapshot (or since --since).",
+    )
+    changes.add_argument(
+        "--since", type=_iso_day, default=None, metavar="DATE", help="compare with the last snapshot on or before DATE"
+    )
+    changes.add_argument("--format", choices=TABLE_FORMATS, default="table", help="default: %(default)s")
+    changes.set_defaults(handler=_cmd_changes)
+
     export = commands.add_parser(
         "export",
-        parents=[data_options],
+        parents=data_options,
         help="write charts or the CSV to a folder",
         description="Write the upside chart and each ticker's price-and-targets chart, or the CSV, to --out.",
     )
@@ -380,6 +819,9 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         _say(str(exc))
         return exc.exit_code
+    except StoreError as exc:  # the --store file is not usable: refused, and left as it was
+        _say(str(exc))
+        return EXIT_USAGE
     except DataError as exc:
         _say(str(exc))
         return EXIT_NOTHING_SHOWN

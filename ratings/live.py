@@ -33,7 +33,8 @@ Currency
 Caching
     yfinance's own caches (time zones, cookies) live in ``<cache dir>/yfinance``. Successful results
     ("ok" and "no_coverage") are kept one JSON file per ticker in ``<cache dir>/live`` and served
-    without any request for ``cache_ttl_s``; ``refresh=True`` bypasses them. Failures are never
+    without any request for ``cache_ttl_s``, aged on the batch's wall clock (``fetch(now=...)``, the
+    same clock that dates the answers); ``refresh=True`` bypasses them. Failures are never
     cached, and an unreadable cache file is ignored (and replaced by the next successful fetch).
 """
 
@@ -233,19 +234,23 @@ def fetch(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> LiveBatch:
     """Fetch analyst data for `tickers` from Yahoo; see the module docstring for the behaviour.
 
     `on_progress(done, total, result)` is called on the calling thread after each ticker (cache
     hits and malformed symbols included). `clock`, `sleep` and `rng` drive the backoff, the rate
     limiter and the time budget; tests inject them so nothing really waits for seconds.
+    `now` is the wall clock: it dates each answer (``observed_at``, the snapshot's ``as_of``, the
+    trend's months) and ages the result cache, so a test can fetch "on" two different days.
+    A naive datetime from it is taken as UTC.
     """
     config = config or LiveConfig()
     rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
     started = clock()
     deadline = started + config.budget_s
     cache_root = config.resolved_cache_dir()
-    result_cache = _ResultCache(cache_root / "live", config) if config.cache_ttl_s > 0 else None
+    result_cache = _ResultCache(cache_root / "live", config, now) if config.cache_ttl_s > 0 else None
 
     symbols = _unique_symbols([tickers] if isinstance(tickers, str) else tickers)
     total = len(symbols)
@@ -277,7 +282,7 @@ def fetch(
     if pending:
         _point_yfinance_cache(cache_root / "yfinance")
         _forget_yfinance_responses()
-        runner = _Runner(config, deadline, clock, sleep, rng, result_cache)
+        runner = _Runner(config, deadline, clock, sleep, rng, result_cache, now)
         workers = min(config.max_workers, len(pending))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ratings-live")
         try:
@@ -678,6 +683,7 @@ class _Runner:
         sleep: Callable[[float], None],
         rng: random.Random,
         result_cache: _ResultCache | None,
+        now: Callable[[], datetime],
     ) -> None:
         self.config = config
         self.deadline = deadline
@@ -686,6 +692,7 @@ class _Runner:
         self.rng = rng
         self.rng_lock = threading.Lock()
         self.result_cache = result_cache
+        self.now = now
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": between half and all of base * 2^(attempt-1), capped."""
@@ -704,7 +711,9 @@ class _Runner:
             attempt = _Attempt(self.deadline, self.clock, self.sleep, self.config.requests_per_second or None)
             _LOCAL.attempt = attempt
             try:
-                outcome = _fetch_once(symbol, attempt, self.config, final_try=attempts == self.config.max_attempts)
+                outcome = _fetch_once(
+                    symbol, attempt, self.config, final_try=attempts == self.config.max_attempts, now=self.now
+                )
             except _Failure as failure:
                 last = failure.problem
                 if last.kind == "budget":
@@ -748,9 +757,16 @@ def _step(attempt: _Attempt, call: Callable[[], Any]) -> tuple[Any, list[_Proble
         return None, _problems(attempt, start, exc)
 
 
-def _fetch_once(symbol: str, attempt: _Attempt, config: LiveConfig, *, final_try: bool) -> _Outcome:
+def _utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive datetime is taken to be UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _fetch_once(
+    symbol: str, attempt: _Attempt, config: LiveConfig, *, final_try: bool, now: Callable[[], datetime]
+) -> _Outcome:
     """One attempt at one ticker. Raises :class:`_Failure` for what should fail (or retry) it."""
-    observed = datetime.now(UTC).replace(microsecond=0)
+    observed = _utc(now()).replace(microsecond=0)
     observed_at = observed.strftime("%Y-%m-%dT%H:%M:%SZ")
     notes: list[str] = []
     ticker = yf.Ticker(symbol, session=_yahoo_session())
@@ -1023,10 +1039,14 @@ def _price_columns(symbol: str, history: object, currency: str | None) -> _Colum
 class _ResultCache:
     """One JSON file per ticker: its result, warnings and columns (read without building frames)."""
 
-    def __init__(self, folder: Path, config: LiveConfig) -> None:
+    def __init__(self, folder: Path, config: LiveConfig, now: Callable[[], datetime]) -> None:
         self.folder = folder
         self.ttl_s = config.cache_ttl_s
         self.history_period = config.history_period
+        self.now = now  # the batch's wall clock: an entry is as old as that clock says
+
+    def _timestamp(self) -> float:
+        return _utc(self.now()).timestamp()
 
     def path(self, symbol: str) -> Path:
         return self.folder / f"{quote(symbol, safe='')}.json"
@@ -1044,7 +1064,7 @@ class _ResultCache:
             return None
         if entry["status"] not in ("ok", "no_coverage") or entry["history_period"] != self.history_period:
             return None
-        age = time.time() - float(entry["fetched_at"])
+        age = self._timestamp() - float(entry["fetched_at"])
         if not -60 <= age <= self.ttl_s:  # up to a minute "in the future" is clock skew; more is not ours
             return None
         frames: _Frames = {}
@@ -1077,7 +1097,7 @@ class _ResultCache:
             "reason": result.reason,
             "warnings": list(result.warnings),
             "observed_at": result.observed_at,
-            "fetched_at": time.time(),
+            "fetched_at": self._timestamp(),
             "history_period": self.history_period,
             "frames": {name: frames.get(name, {}) for name in _FRAME_SCHEMAS},
         }

@@ -15,7 +15,9 @@ Yahoo bodies:
 * anything else at Yahoo: HTTP 404 with Yahoo's error body, recorded as unexpected in the log;
   any other host: :class:`NetworkBlocked` is raised.
 
-Scenarios per symbol: :meth:`FakeYahoo.serve_as` (recorded data under another symbol),
+Scenarios per symbol: :meth:`FakeYahoo.recorded_in` (the February 2021 recording of AAPL or GOOG
+instead of the 2025 one: a second fetch "on another day" with real data), :meth:`FakeYahoo.serve_as`
+(recorded data under another symbol),
 :meth:`~FakeYahoo.no_fundamentals`, :meth:`~FakeYahoo.pence_quoted`, :meth:`~FakeYahoo.empty_trend`,
 :meth:`~FakeYahoo.with_price_targets`, and :meth:`~FakeYahoo.fail` (HTTP status N times or forever,
 network error, malformed or truncated JSON). ``latency_s`` makes every request sleep (the benchmark),
@@ -26,7 +28,9 @@ Use it as a context manager (``with FakeYahoo() as fake: ...``) or, in tests, th
 scripts insert it themselves).
 
 Recorded symbols: AAPL (all modules, v7 quote, v8 chart), AMZN and GOOG (financialData, price,
-recommendationTrend, upgradeDowngradeHistory), MSFT (chart only).
+recommendationTrend, upgradeDowngradeHistory), MSFT (chart only). In 2021 (:data:`RECORDED_2021`):
+AAPL (financialData, price, recommendationTrend, upgradeDowngradeHistory) and GOOG (the same but
+price); no quote or chart, which the fake then answers with HTTP 404, as for AMZN and GOOG.
 """
 
 from __future__ import annotations
@@ -72,6 +76,19 @@ RECORDED: tuple[tuple[str, str, str, str], ...] = (
     ),
     ("2024-chart-MSFT-1d-20bars.json", "MSFT", "chart", ""),
 )
+#: The February 2021 recordings (AAPL on 2021-02-01, GOOG on 2021-02-15), same layout as RECORDED.
+RECORDED_2021: tuple[tuple[str, str, str, str], ...] = (
+    *(
+        (f"2021-quoteSummary-{module}-AAPL.json", "AAPL", "quoteSummary", module)
+        for module in ("financialData", "price", "recommendationTrend", "upgradeDowngradeHistory")
+    ),
+    *(
+        (f"2021-quoteSummary-{module}-GOOG.json", "GOOG", "quoteSummary", module)
+        for module in ("financialData", "recommendationTrend", "upgradeDowngradeHistory")
+    ),
+)
+#: Every recording by the year it was made ("2025" also holds the 2024 MSFT chart).
+RECORDINGS: dict[str, tuple[tuple[str, str, str, str], ...]] = {"2025": RECORDED, "2021": RECORDED_2021}
 
 #: Endpoints a symbol's faults apply to unless told otherwise: the ones that carry its data.
 DATA_ENDPOINTS = frozenset({"quoteSummary", "quote", "chart"})
@@ -141,10 +158,10 @@ class LoggedRequest:
     ended: float
 
 
-def load_recorded(payload_dir: Path = PAYLOAD_DIR) -> dict[str, SymbolData]:
-    """The recorded responses, by symbol."""
+def load_recorded(payload_dir: Path = PAYLOAD_DIR, year: str = "2025") -> dict[str, SymbolData]:
+    """The responses recorded in `year` (a key of :data:`RECORDINGS`), by symbol."""
     symbols: dict[str, SymbolData] = {}
-    for filename, symbol, endpoint, module in RECORDED:
+    for filename, symbol, endpoint, module in RECORDINGS[year]:
         body = json.loads((payload_dir / filename).read_text(encoding="utf-8"))["body"]
         data = symbols.setdefault(symbol, SymbolData())
         if endpoint == "quoteSummary":
@@ -156,14 +173,14 @@ def load_recorded(payload_dir: Path = PAYLOAD_DIR) -> dict[str, SymbolData]:
     return symbols
 
 
-_RECORDED_CACHE: dict[str, SymbolData] = {}
+_RECORDED_CACHE: dict[str, dict[str, SymbolData]] = {}
 
 
-def recorded(symbol: str) -> SymbolData:
-    """A fresh copy of one recorded symbol's data (tests read expected values from it)."""
-    if not _RECORDED_CACHE:
-        _RECORDED_CACHE.update(load_recorded())
-    return copy.deepcopy(_RECORDED_CACHE[symbol])
+def recorded(symbol: str, year: str = "2025") -> SymbolData:
+    """A fresh copy of one symbol's data as recorded in `year` (tests read expected values from it)."""
+    if year not in _RECORDED_CACHE:
+        _RECORDED_CACHE[year] = load_recorded(year=year)
+    return copy.deepcopy(_RECORDED_CACHE[year][symbol])
 
 
 class FakeYahoo:
@@ -182,6 +199,18 @@ class FakeYahoo:
         self._saved: list[tuple[Any, str, Any]] = []
 
     # -- scenarios -------------------------------------------------------------------------
+
+    def recorded_in(self, year: str, symbol: str) -> SymbolData:
+        """Serve `symbol` from its `year` recording from now on ("2021" or "2025"), as Yahoo answered then.
+
+        Real data both ways: with an injected wall clock, a fetch "on 2021-02-01" then one "on
+        2025-02-24" stores two real snapshots of the same ticker. What `year` did not record (the
+        2021 quote and chart) answers HTTP 404, as for any unrecorded endpoint.
+        """
+        data = recorded(symbol, year)
+        self.symbols[symbol] = data
+        self.derived.discard(symbol)
+        return data
 
     def serve_as(self, symbol: str, like: str) -> SymbolData:
         """Serve `like`'s recorded responses under `symbol` (symbol fields changed; numbers not)."""
