@@ -12,19 +12,28 @@ page = st.navigation(
     [
         st.Page(ui.OVERVIEW, title="Overview", icon=":material/table_chart:", default=True),
         st.Page(ui.TICKER, title="Ticker", icon=":material/query_stats:"),
+        st.Page(ui.CHANGES, title="Changes", icon=":material/change_history:"),
         st.Page(ui.COMPARE, title="Compare", icon=":material/compare_arrows:"),
         st.Page(ui.METHODOLOGY, title="Methodology", icon=":material/menu_book:"),
     ]
 )
 
-dataset = ui.load_dataset()
-if dataset is None:
-    st.stop()  # the error is on screen; no page can work without data
+kind = ui.source_choice()
+if kind == "live":
+    ui.refresh_controls()  # before loading: a refresh's data is what this run shows
 
+dataset = ui.open_dataset(kind)
+if dataset is None:
+    st.stop()  # the reason is on screen; no page can work without data
+
+ui.staleness_banner(dataset)
 page.run()
 
 with st.sidebar:
     st.divider()
-    st.caption(f"**Data:** {ui.md(dataset.label)}. Every figure names its source and date.")
+    note = f"**Data:** {ui.md(dataset.label)}."
+    if dataset.kind != "bundle":
+        note += f" {ui.md(ui.freshness_text(dataset))}."
+    st.caption(note + " Every figure names its source and date.")
     for warning in dataset.warnings:
         st.caption(f"⚠️ {ui.md(warning)}")

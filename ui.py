@@ -16,6 +16,7 @@ import inspect
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -26,15 +27,44 @@ import streamlit as st
 from ratings import export, st_cache
 from ratings.charts import source_caption
 from ratings.data import DataError, Dataset
-from ratings.formatting import MISSING, count, dated, label_text, money, money_range, percent
+from ratings.formatting import (
+    MISSING,
+    age_text,
+    count,
+    dated,
+    label_text,
+    money,
+    money_range,
+    percent,
+    staleness_lines,
+    utc_minute,
+)
+from ratings.live import LiveResult
+from ratings.store import StoreError
+from ratings.tickers import WATCHLIST, ParsedTickers, parse_tickers
 
 OVERVIEW = "pages/overview.py"
 TICKER = "pages/ticker.py"
 COMPARE = "pages/compare.py"
 METHODOLOGY = "pages/methodology.py"
+CHANGES = "pages/changes.py"
 
-#: Session-state key of the Overview's watchlist text (the Compare page offers it as a universe).
+#: Session-state key of the watchlist text (Overview and Changes edit it; Compare offers it as a universe).
 WATCHLIST_KEY = "watchlist"
+#: Query parameter that carries the watchlist in a shared link.
+WATCHLIST_PARAM = "tickers"
+
+#: Session-state key and query parameter of the data source; its choices in words.
+SOURCE_KEY = "data_source"
+SOURCE_PARAM = "source"
+SOURCE_LABELS: dict[str, str] = {"bundle": "Bundled snapshot", "store": "Local store", "live": "Live (Yahoo)"}
+REFRESH_KEY = "refresh"
+
+# Session-state keys of what app.py worked out in this run, and of the session's last refresh.
+_RUN_SOURCE = "_run_source"
+_RUN_DATASET = "_run_dataset"
+_LAST_REFRESH = "_last_refresh"
+_REFRESH_REQUESTED = "_refresh_requested"
 
 MIME = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html", "csv": "text/csv"}
 
@@ -76,13 +106,219 @@ def run_through_app() -> None:
         st.rerun()
 
 
-def load_dataset() -> Dataset | None:
-    """The cached dataset, or None after showing why it could not be loaded (never a traceback)."""
+# --- the data source -----------------------------------------------------------------------------
+
+
+def source_choice() -> str:
+    """The sidebar's data-source choice (app.py draws it on every run), kept in ``?source=``."""
+    shared = st.query_params.get(SOURCE_PARAM)
+    if shared is not None and shared not in SOURCE_LABELS and SOURCE_KEY not in st.session_state:
+        st.warning(
+            f"Unknown data source {md(shared)} in the link; showing the bundled snapshot.", icon=":material/warning:"
+        )
+    seed_widget(SOURCE_KEY, lambda: shared if shared in SOURCE_LABELS else "bundle")
+    kind = st.sidebar.radio(
+        "Data source",
+        list(SOURCE_LABELS),
+        format_func=SOURCE_LABELS.__getitem__,
+        key=SOURCE_KEY,
+        help="Bundled snapshot: real data shipped with the project, works offline. Local store: what "
+        "`ratings fetch` or the Refresh button stored, with its history. Live: the local store, refreshed "
+        "from Yahoo Finance on demand.",
+    )
+    set_query_param(SOURCE_PARAM, None if kind == "bundle" else kind)
+    return str(kind)
+
+
+def data_name(data: Dataset | st_cache.Source) -> str:
+    """'the bundled snapshot' or 'the local store', for sentences."""
+    return "the bundled snapshot" if data.kind == "bundle" else "the local store"
+
+
+def no_store_message(src: st_cache.Source) -> str:
+    text = (
+        f"There is no local store yet at {md(src.location)}. Fill it from the command line with "
+        "`ratings fetch TICKER...` (for example `ratings fetch F TSLA NVDA`)"
+    )
+    if src.kind == "live":
+        tickers = md_list(watchlist_tickers()) or "empty"
+        return text + f", or press **Refresh from Yahoo** in the sidebar to fetch the watchlist ({tickers}) now."
+    return text + ", or choose **Live (Yahoo)** as the data source and press **Refresh from Yahoo**."
+
+
+def open_dataset(kind: str) -> Dataset | None:
+    """app.py: load the chosen source for this run, or show why not (never a traceback) and return None.
+
+    A missing store is explained (st.info); a store that cannot be read (corrupt, not ours, newer
+    schema) is an st.error naming the file, which is left untouched.
+    """
+    src = st_cache.source(kind)
+    st.session_state[_RUN_SOURCE] = src
+    st.session_state[_RUN_DATASET] = None
+    if src.from_store and not src.path.exists():
+        st.info(no_store_message(src), icon=":material/info:")
+        return None
     try:
-        return st_cache.dataset()
+        data = st_cache.dataset(src)
+    except StoreError as exc:
+        st.error(
+            f"The local store {md(src.location)} cannot be read, so nothing is shown and the file is left "
+            f"as it is. {md(exc)}. Move it away, or point the `RATINGS_STORE` environment variable at another file.",
+            icon=":material/error:",
+        )
+        return None
     except DataError as exc:
         st.error(f"The data could not be loaded. {md(exc)}")
         return None
+    st.session_state[_RUN_DATASET] = data
+    return data
+
+
+def source() -> st_cache.Source:
+    """The data source of this run (as app.py opened it)."""
+    src = st.session_state.get(_RUN_SOURCE)
+    return src if isinstance(src, st_cache.Source) else st_cache.source()
+
+
+def load_dataset() -> Dataset | None:
+    """The dataset app.py opened in this run; None if it could not (app.py has said why)."""
+    data = st.session_state.get(_RUN_DATASET)
+    return data if isinstance(data, Dataset) else None
+
+
+def newest_fetch(data: Dataset) -> str | None:
+    """When the newest stored snapshot was fetched (ISO UTC); None for the bundle or an empty store."""
+    if data.kind == "bundle" or data.history.empty:
+        return None
+    stamps = data.history["observed_at"].dropna()
+    return str(stamps.max()) if not stamps.empty else None
+
+
+def freshness_text(data: Dataset) -> str:
+    """'Newest data 3 h old (fetched 2026-11-24 14:03 UTC)' for store data; '' for the bundle."""
+    if data.kind == "bundle":
+        return ""
+    newest = newest_fetch(data)
+    if newest is None:
+        return "Nothing fetched yet"
+    return f"Newest data {age_text(newest, datetime.now(UTC))} (fetched {utc_minute(newest)})"
+
+
+# --- the watchlist -------------------------------------------------------------------------------
+
+
+def initial_watchlist() -> str:
+    """The watchlist of a shared link (``?tickers=F,TSLA``), else the default one."""
+    shared = st.query_params.get(WATCHLIST_PARAM)
+    return ", ".join(WATCHLIST) if shared is None else shared.replace(",", ", ")
+
+
+def watchlist_input(data: Dataset) -> ParsedTickers:
+    """The sidebar's watchlist box (shared by the pages that show it) and what it parses to.
+
+    With the bundle a ticker must be in the data; with the store any well-formed symbol is kept,
+    so that a refresh can fetch it.
+    """
+    seed_widget(WATCHLIST_KEY, initial_watchlist)
+    text = st.sidebar.text_input(
+        "Watchlist",
+        key=WATCHLIST_KEY,
+        help="Tickers separated by commas or spaces, as Yahoo spells them: F, BRK-B, 1810.HK. "
+        "The page address keeps the list, so a link shares this view.",
+        placeholder="F, TSLA, NVDA",
+    )
+    remember(WATCHLIST_KEY)
+    parsed = parse_tickers(text, known=data.known_tickers if data.kind == "bundle" else None)
+    set_query_param(WATCHLIST_PARAM, ",".join(parsed.valid))
+    return parsed
+
+
+def watchlist_tickers() -> list[str]:
+    """The watchlist as last edited in this session (on any page), else the link's, else the default."""
+    text = remembered(WATCHLIST_KEY)
+    return parse_tickers(text if isinstance(text, str) else initial_watchlist()).valid
+
+
+# --- refresh and staleness -----------------------------------------------------------------------
+
+
+def refresh_controls() -> None:
+    """Live source: the sidebar's Refresh button; a click fetches the watchlist with a progress bar.
+
+    Runs before the page, so the page then reads what the refresh stored. The outcome is kept in
+    the session for the staleness banner; the store keeps every earlier snapshot, so a failure
+    never takes data away.
+    """
+    tickers = watchlist_tickers()
+    # A callback, not the button's return value: the click survives a rerun that happens before
+    # this line (run_through_app's, for one), and is consumed exactly once below.
+    st.sidebar.button(
+        "Refresh from Yahoo",
+        key=REFRESH_KEY,
+        icon=":material/refresh:",
+        on_click=_request_refresh,
+        disabled=not tickers,
+        help=f"Fetch the watchlist ({len(tickers)} tickers) from Yahoo Finance now and add it to the local store."
+        if tickers
+        else "The watchlist is empty.",
+    )
+    if st.session_state.pop(_REFRESH_REQUESTED, False) and tickers:
+        run_refresh(tickers)
+    last = st.session_state.get(_LAST_REFRESH)
+    if isinstance(last, dict):
+        st.sidebar.caption(md(f"Last refresh {utc_minute(last['finished_at'])}: {last['summary']}."))
+
+
+def _request_refresh() -> None:
+    st.session_state[_REFRESH_REQUESTED] = True
+
+
+def run_refresh(tickers: list[str]) -> None:
+    total = len(tickers)
+    bar = st.progress(0.0, text=md(f"Refreshing {total} tickers from Yahoo Finance…"))
+
+    def on_progress(done: int, total: int, result: LiveResult) -> None:
+        bar.progress(done / max(total, 1), text=md(f"{done} of {total}: {result.describe()}"))
+
+    try:
+        outcome = st_cache.refresh(tickers, on_progress=on_progress)
+    except StoreError as exc:
+        bar.empty()
+        st.error(f"Nothing was fetched: {md(exc)}. The file is left as it is.", icon=":material/error:")
+        return
+    summary = outcome.batch.summary()
+    st.session_state[_LAST_REFRESH] = {
+        "tickers": [r.ticker for r in outcome.batch.results],
+        "failures": outcome.failures,
+        "started_at": outcome.started_at,
+        "finished_at": outcome.finished_at,
+        "summary": summary,
+    }
+    bar.progress(1.0, text=md(f"Refreshed {total} tickers at {utc_minute(outcome.finished_at)}: {summary}."))
+    if outcome.batch.no_coverage:
+        st.info(
+            "No analyst coverage on Yahoo: "
+            + "; ".join(md(r.describe()) for r in outcome.batch.no_coverage)
+            + ".",
+            icon=":material/info:",
+        )
+
+
+def staleness_banner(data: Dataset) -> None:
+    """After a refresh in this session failed for some tickers: how old their data is, and why."""
+    last = st.session_state.get(_LAST_REFRESH)
+    if data.kind == "bundle" or not isinstance(last, dict) or not last["failures"]:
+        return
+    observed = data.history.dropna(subset=["observed_at"]).groupby("ticker")["observed_at"].max()
+    lines = staleness_lines(
+        last["failures"],
+        attempted=len(last["tickers"]),
+        refreshed_at=last["started_at"],
+        data_from={str(t): str(v) for t, v in observed.items()},
+        now=datetime.now(UTC),
+    )
+    if lines:
+        st.warning("  \n".join(md(line) for line in lines), icon=":material/history:")
 
 
 # --- state that survives page switches and is shared through the URL ---------------------------
@@ -212,7 +448,10 @@ def provenance_caption(table: pd.DataFrame, dataset: Dataset) -> None:
     parts = [md(source_caption(table))]
     closes = table.loc[table["price_source"] == "close", "ticker"].dropna().unique()
     if len(closes):
-        parts.append("Bundled closes: " + "; ".join(md(s) for s in price_sources(dataset, closes)) + ".")
+        kind = "Bundled" if dataset.kind == "bundle" else "Stored"
+        parts.append(f"{kind} closes: " + "; ".join(md(s) for s in price_sources(dataset, closes)) + ".")
+    if dataset.kind != "bundle":
+        parts.append(md(f"{dataset.label}. {freshness_text(dataset)}."))
     st.caption(" ".join(parts))
     st.page_link(
         METHODOLOGY, label="How labels, upside and the primary source are worked out", icon=":material/menu_book:"

@@ -89,7 +89,9 @@ def main() -> None:
     st.title("Compare implied upside")
     sidebar = st.sidebar
 
-    ui.seed_widget(UNIVERSE, lambda: param(UNIVERSE) if param(UNIVERSE) in UNIVERSES else "sp500")
+    # The store holds the tickers someone fetched, not the S&P 500: start from all of them there.
+    default_universe = "sp500" if dataset.kind == "bundle" else "all"
+    ui.seed_widget(UNIVERSE, lambda: param(UNIVERSE) if param(UNIVERSE) in UNIVERSES else default_universe)
     universe = sidebar.radio("Tickers", list(UNIVERSES), format_func=UNIVERSES.__getitem__, key=UNIVERSE)
     ui.remember(UNIVERSE)
 
@@ -115,7 +117,7 @@ def main() -> None:
         ui.set_query_param(PARAMS[UNIVERSE], universe)
         return
 
-    rows = primary_rows(st_cache.table(tuple(tickers) if tickers is not None else None))
+    rows = primary_rows(st_cache.table(tuple(tickers) if tickers is not None else None, ui.source()))
     sectors_by_ticker = dataset.universe.set_index("ticker")["sector"]
     rows["sector"] = rows["ticker"].map(sectors_by_ticker).astype("string")
 

@@ -35,8 +35,10 @@ def sources_frame(sources: dict[str, dict[str, object]]) -> pd.DataFrame:
     )
 
 
-def coverage_frame(dataset_prices: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """What the bundle holds for each watchlist ticker: consensus sources and the span of its prices."""
+def coverage_frame(
+    dataset_prices: pd.DataFrame, table: pd.DataFrame, where: str = "the bundled snapshot"
+) -> pd.DataFrame:
+    """What the data holds for each watchlist ticker: consensus sources and the span of its prices."""
     spans = dataset_prices.groupby("ticker")["date"].agg(["min", "max"])
     rows = []
     for ticker, group in table.groupby("ticker", sort=False):
@@ -45,7 +47,7 @@ def coverage_frame(dataset_prices: pd.DataFrame, table: pd.DataFrame) -> pd.Data
         rows.append(
             {
                 "Ticker": ticker,
-                "Consensus in the bundle": "; ".join(
+                f"Consensus in {where}": "; ".join(
                     f"{r['source']} {dated(r['as_of'])}: {r['coverage']}" for r in has.to_dict("records")
                 )
                 or "none",
@@ -74,7 +76,7 @@ def main() -> None:
         if heading == "Consensus label":
             st.table(bands())
         if heading == "Implied upside":
-            example = st_cache.table(("F",))
+            example = st_cache.table(("F",), ui.source())
             row = core.primary_rows(example).iloc[0] if not example.empty else None
             if row is not None and pd.notna(row["upside_mean"]):
                 st.markdown(
@@ -90,7 +92,18 @@ def main() -> None:
 
     st.subheader("Data sources")
     st.markdown(
-        ui.md(f"{dataset.label}. Each source with its provider, as-of date, origin and terms of use:")
+        "The sidebar's **Data source** chooses where every figure comes from:\n"
+        "- **Bundled snapshot**: real data shipped with the project in `data/` (consensus as of a fixed "
+        "day, a few days of history for some tickers); it works offline and never changes.\n"
+        "- **Local store**: a SQLite file on this computer that keeps every fetch from Yahoo Finance as a "
+        "dated snapshot, so it has a history, Yahoo's recommendation trend and analysts' upgrades and "
+        "downgrades. `ratings fetch TICKER...` fills it; the `RATINGS_STORE` environment variable moves it.\n"
+        "- **Live (Yahoo)**: the local store, refreshed from Yahoo Finance through yfinance when you press "
+        "Refresh: the watchlist is fetched (rate-limited, with retries), appended to the store, and shown. "
+        "When a refresh fails the last good data stays on screen with its age and the reason."
+    )
+    st.markdown(
+        ui.md(f"Now showing: {dataset.label}. Each source with its provider, as-of date, origin and terms of use:")
     )
     for source_id, meta in dataset.sources.items():
         origin = meta.get("repository")
@@ -103,6 +116,8 @@ def main() -> None:
             + (
                 f"{ui.md(origin)} @ {ui.md(commit or 'unknown commit')}, {ui.md(meta.get('path') or '')}"
                 if origin
+                else f"fetched on this computer, kept in the local store {ui.md(meta.get('path'))}"
+                if dataset.kind != "bundle" and meta.get("path")
                 else "no repository (" + ui.md(meta.get("caveat") or "quoted figures") + ")"
             ),
             f"Terms: {ui.md(meta.get('terms') or MISSING)}",
@@ -115,9 +130,11 @@ def main() -> None:
         kind="sources", tickers=[], as_of=None, key="methodology-sources", label="Sources as CSV",
     )  # fmt: skip
 
-    st.subheader("What the bundle does not have")
-    table = st_cache.table(tuple(WATCHLIST))
-    coverage = coverage_frame(dataset.prices, table)
+    where = ui.data_name(dataset)
+    st.subheader(f"What {where} does not have")
+    watched = ui.watchlist_tickers() or list(WATCHLIST)
+    table = st_cache.table(tuple(watched), ui.source())
+    coverage = coverage_frame(dataset.prices, table, where)
     none = table.loc[table["coverage"] == core.COVERAGE_NONE, "ticker"].unique().tolist()
     targets = set(table.loc[table["coverage"] == core.COVERAGE_TARGETS, "ticker"])
     rated = table.loc[table["coverage"] == core.COVERAGE_RATING, "ticker"].unique()
@@ -128,20 +145,23 @@ def main() -> None:
     if rating_only:
         notes.append(f"A rating only, no price targets (so no upside), for {ui.md_list(rating_only)}.")
     consensus_day = bundle_as_of(table)
-    last_close = dataset.prices[dataset.prices["ticker"].isin(WATCHLIST)].groupby("ticker")["date"].max()
+    last_close = dataset.prices[dataset.prices["ticker"].isin(watched)].groupby("ticker")["date"].max()
     stale = last_close[last_close < pd.Timestamp(consensus_day)] if consensus_day else last_close.iloc[:0]
     for ticker, day in stale.items():
         notes.append(
-            f"Stale prices for {ui.md(ticker)}: its last bundled close is {day:%Y-%m-%d}, before the "
+            f"Stale prices for {ui.md(ticker)}: its last {'bundled' if dataset.kind == 'bundle' else 'stored'} "
+            f"close is {day:%Y-%m-%d}, before the "
             f"consensus date {ui.md(consensus_day)}."
         )
-    notes.append(
-        "No snapshot has prices and consensus for the same day: a row without its own price uses the latest "
-        "bundled close and says so. The default watchlist's coverage:"
-    )
+    if dataset.kind == "bundle":
+        notes.append(
+            "No snapshot has prices and consensus for the same day: a row without its own price uses the latest "
+            "bundled close and says so."
+        )
+    notes.append("The watchlist's coverage:")
     st.markdown("\n".join(f"- {n}" for n in notes))
     st.dataframe(coverage, hide_index=True)
-    ui.csv_button(coverage, kind="coverage", tickers=WATCHLIST, as_of=None, key="methodology-coverage")
+    ui.csv_button(coverage, kind="coverage", tickers=watched, as_of=None, key="methodology-coverage")
 
 
 main()

@@ -10,15 +10,7 @@ from ratings.charts import upside_chart
 from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS
 from ratings.export import bundle_as_of
 from ratings.formatting import display_table
-from ratings.tickers import WATCHLIST, parse_tickers
-
-QUERY_PARAM = "tickers"
-
-
-def initial_watchlist() -> str:
-    """The watchlist of a shared link (``?tickers=F,TSLA``), else the default one."""
-    shared = st.query_params.get(QUERY_PARAM)
-    return ", ".join(WATCHLIST) if shared is None else shared.replace(",", ", ")
+from ratings.tickers import WATCHLIST
 
 
 def main() -> None:
@@ -29,18 +21,7 @@ def main() -> None:
     st.title("Analyst consensus")
     st.caption("Wall Street analyst ratings and the upside implied by their price targets (target / price − 1).")
 
-    ui.seed_widget(ui.WATCHLIST_KEY, initial_watchlist)
-    text = st.sidebar.text_input(
-        "Watchlist",
-        key=ui.WATCHLIST_KEY,
-        help="Tickers separated by commas or spaces, as Yahoo spells them: F, BRK-B, 1810.HK. "
-        "The page address keeps the list, so a link shares this view.",
-        placeholder="F, TSLA, NVDA",
-    )
-    ui.remember(ui.WATCHLIST_KEY)
-    parsed = parse_tickers(text, known=dataset.known_tickers)
-    ui.set_query_param(QUERY_PARAM, ",".join(parsed.valid))
-
+    parsed = ui.watchlist_input(dataset)
     if parsed.invalid:
         named = "; ".join(f"{ui.md(raw)} ({ui.md(reason)})" for raw, reason in parsed.invalid.items())
         st.warning(f"Not shown: {named}.", icon=":material/warning:")
@@ -53,7 +34,7 @@ def main() -> None:
         )
         return
 
-    table = st_cache.table(tuple(parsed.valid))
+    table = st_cache.table(tuple(parsed.valid), ui.source())
     as_of = bundle_as_of(table)
 
     shown = display_table(table)
@@ -70,7 +51,14 @@ def main() -> None:
 
     none = table.loc[table["coverage"] == COVERAGE_NONE, "ticker"].unique().tolist()
     if none:
-        st.info(f"The bundled snapshot has no analyst consensus for {ui.md_list(none)}.", icon=":material/info:")
+        hint = {
+            "store": " Fetch them with `ratings fetch`, or with the Refresh button of the Live (Yahoo) source.",
+            "live": " Press Refresh from Yahoo in the sidebar to fetch them (Yahoo may have none).",
+        }.get(dataset.kind, "")
+        st.info(
+            f"{ui.data_name(dataset).capitalize()} has no analyst consensus for {ui.md_list(none)}.{hint}",
+            icon=":material/info:",
+        )
     covered = set(table.loc[table["coverage"] == COVERAGE_TARGETS, "ticker"])
     rating_only = [t for t in table.loc[table["coverage"] == COVERAGE_RATING, "ticker"].unique() if t not in covered]
     if rating_only:

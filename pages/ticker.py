@@ -1,16 +1,19 @@
-"""Ticker: one ticker in depth: price history with targets, the consensus breakdown, every source."""
+"""Ticker: one ticker in depth: price with targets, every source, the consensus breakdown, and, where
+the data has them, Yahoo's recommendation trend, the consensus history and analysts' actions."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import ui
 from ratings import st_cache
-from ratings.charts import price_target_chart, rating_breakdown_chart
+from ratings.charts import history_chart, price_target_chart, rating_breakdown_chart, trend_chart
 from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS, primary_rows
+from ratings.data import Dataset
 from ratings.export import bundle_as_of
-from ratings.formatting import MISSING, count, dated, label_text, money, percent
-from ratings.tickers import WATCHLIST, parse_tickers
+from ratings.formatting import MISSING, count, dated, label_text, money, percent, upgrades_table
+from ratings.tickers import parse_tickers
 
 TICKER_KEY = "ticker"
 QUERY_PARAM = "ticker"
@@ -22,8 +25,12 @@ def main() -> None:
     if dataset is None:
         return
     known = dataset.known_tickers
-    # The watchlist first, then every other ticker alphabetically.
-    options = [t for t in WATCHLIST if t in known] + sorted(known - set(WATCHLIST))
+    # The watchlist first, then the tickers with a consensus in the data, then every other one.
+    watched = [t for t in ui.watchlist_tickers() if t in known]
+    covered = set(dataset.consensus["ticker"].dropna())
+    rest = known - set(watched)
+    options = watched + sorted(rest & covered) + sorted(rest - covered)
+    default = next((t for t in options if t in covered), options[0])
     names = dict(zip(dataset.universe["ticker"], dataset.universe["name"].fillna(""), strict=True))
 
     shared = st.query_params.get(QUERY_PARAM)
@@ -31,10 +38,10 @@ def main() -> None:
     if shared and parsed.invalid and TICKER_KEY not in st.session_state:
         st.warning(
             f"{ui.md(shared)} is not in the data ({ui.md(next(iter(parsed.invalid.values())))}); "
-            f"showing {ui.md(options[0])} instead.",
+            f"showing {ui.md(default)} instead.",
             icon=":material/warning:",
         )
-    ui.seed_widget(TICKER_KEY, lambda: parsed.valid[0] if parsed.valid else options[0])
+    ui.seed_widget(TICKER_KEY, lambda: parsed.valid[0] if parsed.valid else default)
 
     ticker = st.columns([2, 3])[0].selectbox(
         "Ticker",
@@ -46,7 +53,8 @@ def main() -> None:
     ui.remember(TICKER_KEY)
     ui.set_query_param(QUERY_PARAM, ticker)
 
-    table = st_cache.table((ticker,))
+    src = ui.source()
+    table = st_cache.table((ticker,), src)
     primary = primary_rows(table).to_dict("records")[0]
     as_of = bundle_as_of(table)
     name = names.get(ticker) or ""
@@ -54,7 +62,10 @@ def main() -> None:
 
     coverage = set(table["coverage"])
     if coverage == {COVERAGE_NONE}:
-        st.info(f"The bundled snapshot has no analyst consensus for {ui.md(ticker)}.", icon=":material/info:")
+        st.info(
+            f"{ui.data_name(dataset).capitalize()} has no analyst consensus for {ui.md(ticker)}.",
+            icon=":material/info:",
+        )
     elif COVERAGE_TARGETS not in coverage and COVERAGE_RATING in coverage:
         st.info(
             f"{ui.md(ticker)} has a rating only ({ui.md(label_text(primary))} from {ui.md(primary['source'])}, "
@@ -79,12 +90,12 @@ def main() -> None:
         )
         columns[3].metric("Analysts", count(primary["n_analysts"]))
 
-    prices = st_cache.prices(ticker)
+    prices = st_cache.prices(ticker, src)
+    history = st_cache.history(ticker, src)
     st.subheader("Price and targets")
     if prices.empty:
-        st.info(f"The bundled snapshot has no prices for {ui.md(ticker)}.", icon=":material/info:")
+        st.info(f"{ui.data_name(dataset).capitalize()} has no prices for {ui.md(ticker)}.", icon=":material/info:")
     else:
-        history = st_cache.history(ticker)
         ui.chart(
             price_target_chart(prices, table, history if not history.empty else None, ticker=ticker),
             kind="price-targets", tickers=[ticker], as_of=as_of, key="ticker-price",
@@ -103,8 +114,66 @@ def main() -> None:
     if has_consensus:
         st.subheader("Consensus breakdown")
         ui.chart(rating_breakdown_chart(table), kind="ratings", tickers=[ticker], as_of=as_of, key="ticker-ratings")
+
+    trend_section(dataset, ticker)
+    history_section(dataset, ticker, history, prices)
+    upgrades_section(dataset, ticker, primary.get("currency"))
     ui.static_export_note()
     ui.provenance_caption(table, dataset)
+
+
+def trend_section(dataset: Dataset, ticker: str) -> None:
+    """Yahoo's recommendation trend by month; the bundle has none, so the section is left out there."""
+    trend = dataset.trend_for(ticker)
+    if dataset.kind == "bundle" and trend.empty:
+        return
+    st.subheader("Recommendation trend")
+    if trend.empty:
+        st.info(f"The local store has no recommendation trend for {ui.md(ticker)}.", icon=":material/info:")
+        return
+    fetched = str(trend["observed_at"].max())
+    ui.chart(trend_chart(trend), kind="trend", tickers=[ticker], as_of=fetched[:10], key="ticker-trend")
+
+
+def history_section(dataset: Dataset, ticker: str, history: pd.DataFrame, prices: pd.DataFrame) -> None:
+    """The consensus over time: label, mean target and upside, one line per source."""
+    st.subheader("Consensus history")
+    if history.empty:
+        st.info(
+            f"No history for {ui.md(ticker)}: {ui.data_name(dataset)} holds no dated snapshots of its consensus."
+            + (" Each fetch adds one; fetch it again on another day." if dataset.kind != "bundle" else ""),
+            icon=":material/info:",
+        )
+        return
+    days = history["as_of"].dropna()
+    ui.chart(
+        history_chart(history, prices),
+        kind="history", tickers=[ticker], as_of=str(days.max()) if not days.empty else None, key="ticker-history",
+    )  # fmt: skip
+    if len(history) == 1:
+        st.caption("One snapshot so far: the history grows with every fetch on another day.")
+    ui.csv_button(history, kind="history", tickers=[ticker], as_of=None, key="ticker-history", label="History as CSV")
+
+
+def upgrades_section(dataset: Dataset, ticker: str, currency: object) -> None:
+    """Analysts' upgrades, downgrades and target changes, newest first; the bundle has none."""
+    actions = dataset.upgrades_for(ticker)
+    if dataset.kind == "bundle" and actions.empty:
+        return
+    st.subheader("Upgrades and downgrades")
+    if actions.empty:
+        st.info(f"The local store has no analyst actions for {ui.md(ticker)}.", icon=":material/info:")
+        return
+    shown = upgrades_table(actions, currency)
+    newest = str(actions["graded_at"].max())[:10]
+    st.dataframe(shown, hide_index=True, height=ui.table_height(len(shown), most=12))
+    st.caption(
+        f"{len(shown):,} actions reported by Yahoo Finance, newest {ui.md(newest)}. Price targets in "
+        f"{ui.md(currency if isinstance(currency, str) else 'the quote currency')}; "
+        "— where Yahoo gives none."
+    )
+    ui.csv_button(actions, kind="upgrades", tickers=[ticker], as_of=newest, key="ticker-upgrades",
+                  label="Actions as CSV")  # fmt: skip
 
 
 main()

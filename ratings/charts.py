@@ -22,9 +22,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import BAND_EDGES, COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS, LABELS
-from .formatting import MISSING, count, dated, money, percent
-from .schema import CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, conform
+from .core import BAND_EDGES, COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS, LABELS, add_metrics, attach_prices
+from .formatting import MISSING, count, dated, money, percent, utc_minute
+from .schema import CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, TREND, conform
 
 TEMPLATE = "plotly_white"
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13, color="#222")
@@ -981,13 +981,297 @@ def upside_scatter(
     )
 
 
+# --- one ticker over time: recommendation trend and consensus history ----------------------------
+
+TREND_SOURCE = "Yahoo Finance"  # the recommendation trend is Yahoo's (schema TREND)
+#: A snapshot without its own price is priced by a close at most this much older than its day.
+HISTORY_CLOSE_MAX_AGE = pd.Timedelta(days=7)
+
+
+def _latest_trend(trend: pd.DataFrame) -> pd.DataFrame:
+    """Each ticker's trend from its latest fetch, months in calendar order (Yahoo's periods as fallback)."""
+    rows = conform(trend, TREND)
+    rows = rows[rows["ticker"].notna() & rows["observed_at"].notna()]
+    latest = rows.groupby("ticker")["observed_at"].transform("max")
+    rows = rows[rows["observed_at"] == latest].copy()
+    # '-3m' < '-2m' < '-1m' < '0m': the period's number orders months when the month is unknown.
+    rows["_period"] = pd.to_numeric(rows["period"].str.extract(r"^([+-]?\d+)m$")[0], errors="coerce")
+    rows["_month"] = rows["month"].fillna(rows["period"])
+    order = _ticker_order(rows["ticker"])
+    rows["_ticker"] = rows["ticker"].map({t: i for i, t in enumerate(order)})
+    return rows.sort_values(["_ticker", "month", "_period"], na_position="last", kind="stable")
+
+
+def _month_text(month: Any) -> str:
+    """'2026-11' -> 'Nov 2026'; anything else (a period such as '-1m') escaped as it is."""
+    text = str(month)
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        return pd.Period(text, freq="M").strftime("%b %Y")
+    return escape(text)
+
+
+def trend_chart(trend: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+    """Yahoo's recommendation trend: Strong Buy..Strong Sell counts per month as stacked bars.
+
+    Uses each ticker's latest fetch (the trend is refetched every time; older fetches repeat
+    months). Months run left to right in calendar order, colours are the label colours of the
+    other charts, and a count Yahoo did not give stays a gap, never a zero. Several tickers share
+    the axis, grouped by ticker.
+    """
+    rows = _latest_trend(trend)
+    tickers = _ticker_order(rows["ticker"])
+    several = len(tickers) > 1
+    months = [_month_text(m) for m in rows["_month"]]
+    x: Any = [[escape(t) for t in rows["ticker"]], months] if several else months
+
+    totals = rows[list(COUNT_COLUMNS)].astype("Float64").sum(axis=1, min_count=1)
+    # A segment too thin for its number shows none (the hover still has it), not a tiny rotated one.
+    smallest_labelled = 0.06 * float(totals.max()) if totals.notna().any() else 0.0
+    fig = go.Figure()
+    for column, label in zip(COUNT_COLUMNS, LABELS, strict=True):
+        values = rows[column].astype("Float64")
+        if values.isna().all():
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=values.astype(float).to_numpy(),
+                name=label,
+                marker=dict(color=LABEL_COLORS[label], line=dict(color="white", width=1)),
+                text=[count(v) if pd.notna(v) and v > 0 and v >= smallest_labelled else "" for v in values],
+                textposition="inside",
+                textangle=0,
+                insidetextanchor="middle",
+                customdata=[escape(t) for t in rows["ticker"]],
+                hovertemplate="%{customdata} · %{x}<br>%{y} " + label + "<extra></extra>",
+                meta=column,
+            )
+        )
+    if totals.notna().any():
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=totals.astype(float).to_numpy(),
+                mode="text",
+                text=[f"{count(v)} analysts" if pd.notna(v) else "" for v in totals],
+                textposition="top center",
+                textfont=dict(color=NOTE_COLOR, size=11),
+                hoverinfo="skip",
+                showlegend=False,
+                name="total",
+                meta="total",
+            )
+        )
+        fig.update_yaxes(range=[0, float(totals.max()) * 1.15 + 1])
+    else:
+        _note(fig, "No recommendation trend in the data" + (f" for {escape(tickers[0])}" if tickers else ""))
+    fig.update_layout(barmode="stack", bargap=0.3, legend_traceorder="normal")
+    fig.update_xaxes(type="multicategory" if several else "category", title_text=None)
+    fig.update_yaxes(title_text="Analysts", rangemode="tozero", visible=bool(fig.data))
+
+    fetched = sorted({utc_minute(v) for v in rows["observed_at"].dropna()})
+    when = f"fetched {' to '.join(dict.fromkeys([fetched[0], fetched[-1]]))}" if fetched else "no fetch"
+    caption = (
+        f"Source: {TREND_SOURCE} recommendation trend ({when}); each month counts the analysts' latest "
+        "ratings that month, as Yahoo reports them."
+    )
+    if title is not None:
+        heading = escape(title)
+    elif len(tickers) == 1:
+        heading = f"{escape(tickers[0])}: analyst recommendations by month"
+    else:
+        heading = "Analyst recommendations by month"
+    return _finish(
+        fig,
+        title=heading,
+        subtitle="Strong Buy to Strong Sell, stacked; the latest fetch of each ticker",
+        caption=caption,
+        height=320,
+    )
+
+
+def _history_metrics(history: pd.DataFrame, prices: pd.DataFrame | None) -> pd.DataFrame:
+    """History rows placed on a day, with label and upside; a row without its own price uses the
+    close on or before its day when `prices` are given (``price_source`` says which)."""
+    rows = conform(history, CONSENSUS_HISTORY)
+    rows = rows[rows["ticker"].notna() & rows["source"].notna()].reset_index(drop=True)
+    day = pd.to_datetime(rows["as_of"].where(_day_mask(rows["as_of"])), format="%Y-%m-%d", errors="coerce")
+    observed = pd.to_datetime(rows["observed_at"], errors="coerce", utc=True).dt.tz_localize(None).dt.normalize()
+    rows["_day"] = day.fillna(observed)
+    rows = rows[rows["_day"].notna()]
+    priced = attach_prices(rows, prices if prices is not None else PRICES.empty())
+    # A close weeks before the snapshot says little about that day's upside: leave it out.
+    close_day = pd.to_datetime(priced["price_as_of"], format="%Y-%m-%d", errors="coerce")
+    too_old = (priced["price_source"] == "close").fillna(False) & ~(
+        (priced["_day"] - close_day) <= HISTORY_CLOSE_MAX_AGE
+    ).fillna(False)
+    priced.loc[too_old, ["price", "price_as_of", "price_source"]] = pd.NA
+    return add_metrics(priced).sort_values(["ticker", "source", "_day"], kind="stable")
+
+
+def history_chart(history: pd.DataFrame, prices: pd.DataFrame | None = None, *, title: str | None = None) -> go.Figure:
+    """The consensus over time: the mean target (top) and the implied upside (bottom), one line per source.
+
+    Each snapshot is a marker coloured by its consensus label, and the label is written where it
+    changes (and at the first snapshot). The upside is mean target / price − 1 with the price the
+    source quoted with the snapshot, else (with `prices`) the latest close on or before its day;
+    without either it is a gap. Snapshots are placed at their as-of day (the day they were fetched
+    when the source gives no day).
+    """
+    rows = _history_metrics(history, prices)
+    tickers = _ticker_order(rows["ticker"])
+    several = len(tickers) > 1
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.6, 0.4],
+        vertical_spacing=0.12,
+        subplot_titles=["Mean price target", "Implied upside (mean target / price − 1)"],
+    )
+    for annotation in fig.layout.annotations:
+        annotation.update(name="subplot_title", font=dict(size=13), x=0, xanchor="left")
+
+    colors = _source_colors(rows["source"].astype(str))
+    spare = iter(_SPARE_COLORS * 4)
+    for (ticker, source), group in rows.groupby(["ticker", "source"], sort=False):
+        color = colors[str(source)] if not several else next(spare, colors[str(source)])
+        name = f"{escape(ticker)} · {escape(source)}" if several else escape(source)
+        labels = [v if isinstance(v, str) else NO_LABEL for v in group["consensus"].astype(object)]
+        changed = [i == 0 or label != labels[i - 1] for i, label in enumerate(labels)]
+        marker_colors = [LABEL_COLORS.get(label, NO_LABEL_COLOR) for label in labels]
+        hover = [_history_hover(r) for r in group.to_dict("records")]
+        targets = group["target_mean"].to_numpy(float)
+        fig.add_trace(
+            go.Scatter(
+                x=group["_day"],
+                y=targets,
+                mode="lines+markers+text",
+                line=dict(color=color, width=2),
+                marker=dict(color=marker_colors, size=10, line=dict(color=color, width=2)),
+                text=[escape(label) if first else "" for label, first in zip(labels, changed, strict=True)],
+                textposition="top center",
+                textfont=dict(size=11, color=NOTE_COLOR),
+                name=name,
+                legendgroup=name,
+                hovertext=hover,
+                hovertemplate="%{hovertext}<extra></extra>",
+                meta="target",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=group["_day"],
+                y=group["upside_mean"].to_numpy(float),
+                mode="lines+markers",
+                line=dict(color=color, width=2, dash="dot"),
+                marker=dict(color=marker_colors, size=8, line=dict(color=color, width=1)),
+                name=name,
+                legendgroup=name,
+                showlegend=False,
+                hovertext=hover,
+                hovertemplate="%{hovertext}<extra></extra>",
+                meta="upside",
+            ),
+            row=2,
+            col=1,
+        )
+
+    if rows.empty:
+        fig.add_annotation(
+            name="note",
+            text="No consensus history in the data" + (f" for {escape(title)}" if title else ""),
+            xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False,
+            font=dict(size=14, color=NOTE_COLOR),
+        )  # fmt: skip
+    elif rows["upside_mean"].isna().all():
+        fig.add_annotation(
+            name="note",
+            text="No price for these snapshots, so no upside",
+            xref="x2 domain", yref="y2 domain", x=0.5, y=0.5, showarrow=False,
+            font=dict(size=13, color=NOTE_COLOR),
+        )  # fmt: skip
+    currencies = rows["currency"].dropna().unique()
+    fig.update_yaxes(
+        title_text=f"Target ({escape(currencies[0])})" if len(currencies) == 1 else "Target",
+        tickformat=",.2f",
+        row=1,
+        col=1,
+    )
+    fig.update_yaxes(tickformat="+.0%", zeroline=True, zerolinecolor="#444", row=2, col=1)
+    fig.update_xaxes(type="date", visible=not rows.empty)
+    fig.update_yaxes(visible=not rows.empty)
+    if not rows.empty:
+        first, last = rows["_day"].min(), rows["_day"].max()
+        pad = max((last - first) * 0.05, pd.Timedelta(days=1))
+        fig.update_xaxes(range=[first - pad, last + pad])
+        if last - first <= pd.Timedelta(days=21):  # days, not plotly's hours, on a short history
+            fig.update_xaxes(dtick=24 * 3600 * 1000, tickformat="%b %-d")
+        # Room above the highest and below the lowest marker for the label written beside it.
+        known = rows["target_mean"].dropna()
+        if not known.empty:
+            low, high = float(known.min()), float(known.max())
+            margin = (high - low) * 0.2 if high > low else max(abs(high) * 0.02, 0.01)
+            fig.update_yaxes(range=[low - margin, high + margin], row=1, col=1)
+
+    caption = source_caption(rows.drop(columns="price_source"))
+    closes = rows[(rows["price_source"] == "close").fillna(False) & rows["upside_mean"].notna()]
+    if not closes.empty:
+        days = sorted(closes["price_as_of"].dropna().astype(str).unique())
+        caption += (
+            f" Snapshots without their own price use the latest close on or before their day, at most "
+            f"{HISTORY_CLOSE_MAX_AGE.days} days earlier (closes of {days[0]}"
+            + (f" to {days[-1]})." if len(days) > 1 else ").")
+        )
+    if title is not None:
+        heading = escape(title)
+    elif len(tickers) == 1:
+        heading = f"{escape(tickers[0])}: consensus history"
+    else:
+        heading = "Consensus history"
+    return _finish(
+        fig,
+        title=heading,
+        subtitle="One line per source; marker colour and text: the consensus label",
+        caption=caption,
+        height=460,
+        extra_top=20,
+    )
+
+
+def _history_hover(row: Mapping[Any, Any]) -> str:
+    currency = row.get("currency")
+    label = row.get("consensus") if isinstance(row.get("consensus"), str) else NO_LABEL
+    rating = f" ({float(row['rating_mean']):.2f} of 5)" if pd.notna(row.get("rating_mean")) else ""
+    price_note = (
+        f"close of {escape(dated(row.get('price_as_of')))}"
+        if row.get("price_source") == "close"
+        else f"quoted {escape(dated(row.get('price_as_of')))}"
+    )
+    upside = f"Upside {percent(row.get('upside_mean'))}"
+    if pd.notna(row.get("price")):
+        upside += f" on a price of {escape(money(row.get('price'), currency))}, {price_note}"
+    return "<br>".join(
+        [
+            f"<b>{escape(row['ticker'])}</b> · {escape(row['source'])}, {escape(dated(row.get('as_of')))}",
+            f"{escape(label)}{rating} · {count(row.get('n_analysts'))} analysts",
+            f"Mean target {escape(money(row.get('target_mean'), currency))}",
+            upside,
+        ]
+    )
+
+
 __all__: Sequence[str] = (
     "CAPTION_NAME",
     "escape",
+    "history_chart",
     "price_target_chart",
     "rating_breakdown_chart",
     "source_caption",
     "top_bottom_chart",
+    "trend_chart",
     "upside_chart",
     "upside_scatter",
 )

@@ -112,3 +112,185 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
             "As of": [dated(v) for v in table["as_of"]],
         }
     )
+
+
+# --- times, ages, analysts' actions and changes (the dashboard's live pages) ---------------------
+
+
+def _utc(value: Any) -> pd.Timestamp | None:
+    """`value` (ISO text, datetime, Timestamp; naive means UTC) as a UTC Timestamp; None if unknown."""
+    if _is_missing(value) or value == "":
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _text(value: Any) -> str:
+    """A text cell: '—' for unknown or empty."""
+    return MISSING if _is_missing(value) or value == "" else str(value)
+
+
+def utc_minute(value: Any) -> str:
+    """'2026-11-24T14:03:11Z' -> '2026-11-24 14:03 UTC'; unknown -> '—'."""
+    stamp = _utc(value)
+    return MISSING if stamp is None else stamp.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def age_text(then: Any, now: Any) -> str:
+    """How old `then` is at `now`: 'less than a minute old', '12 min old', '3 h old', '2 days old'."""
+    start, end = _utc(then), _utc(now)
+    if start is None or end is None:
+        return "of unknown age"
+    minutes = int((end - start).total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute old"  # includes a clock a little ahead of ours
+    if minutes < 60:
+        return f"{minutes} min old"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h old"
+    return f"{hours // 24} days old"
+
+
+#: Yahoo's analyst actions in words.
+ACTION_WORDS: dict[str, str] = {
+    "up": "Upgrade",
+    "down": "Downgrade",
+    "init": "Initiation",
+    "main": "Maintained",
+    "reit": "Reiterated",
+}
+
+
+def action_text(action: Any) -> str:
+    """'up' -> 'Upgrade'; an action Yahoo may add later is shown as it came."""
+    if _is_missing(action) or action == "":
+        return MISSING
+    return ACTION_WORDS.get(str(action).lower(), str(action))
+
+
+def grade_change(before: Any, after: Any) -> str:
+    """'Neutral → Buy', 'Buy' when there was no previous grade, '—' when neither is known."""
+    known = [str(g) for g in (before, after) if not _is_missing(g) and g != ""]
+    if not known:
+        return MISSING
+    if len(known) == 2 and known[0] != known[1]:
+        return f"{known[0]} → {known[1]}"
+    return known[-1]
+
+
+def target_change(prior: Any, current: Any, currency: Any = None) -> str:
+    """'$250.00 → $300.00 (+20.0%)', '$240.00 (no prior target)', '—' without a current target."""
+    if _is_missing(current):
+        return MISSING
+    now_text = money(current, currency)
+    if _is_missing(prior) or float(prior) <= 0:
+        return f"{now_text} (no prior target)"
+    return f"{money(prior, currency)} → {now_text} ({percent(float(current) / float(prior) - 1)})"
+
+
+def upgrades_table(upgrades: pd.DataFrame, currency: Any = None) -> pd.DataFrame:
+    """Analysts' actions (``UPGRADES``) as text for people, newest first.
+
+    Targets are in `currency` (Yahoo quotes a firm's targets in the ticker's quote currency).
+    """
+    rows = upgrades.sort_values("graded_at", ascending=False, kind="stable").to_dict("records")
+    return pd.DataFrame(
+        {
+            "Date": [dated(r["graded_at"][:10]) if isinstance(r["graded_at"], str) else MISSING for r in rows],
+            "Firm": [_text(r["firm"]) for r in rows],
+            "Action": [action_text(r["action"]) for r in rows],
+            "Grade": [grade_change(r["from_grade"], r["to_grade"]) for r in rows],
+            "Price target": [
+                target_change(r.get("prior_price_target"), r.get("current_price_target"), currency) for r in rows
+            ],
+            "Target action": [_text(r.get("price_target_action")) for r in rows],
+        },
+        columns=["Date", "Firm", "Action", "Grade", "Price target", "Target action"],
+    )
+
+
+_CHANGE_WORDS = {
+    "label": "Consensus label changed",
+    "target raise": "Target raised",
+    "target cut": "Target cut",
+    "upgrade": "Upgrade",
+    "downgrade": "Downgrade",
+    "initiation": "Initiation",
+}
+
+
+def changes_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """What moved (``ratings.changes.CHANGES``) as text for people, in the frame's order.
+
+    Targets arrive already written in their currency: :mod:`ratings.changes` does that.
+    """
+    rows = changes.to_dict("records")
+    return pd.DataFrame(
+        {
+            "Date": [dated(r["date"]) for r in rows],
+            "Ticker": [str(r["ticker"]) for r in rows],
+            "What": [_CHANGE_WORDS.get(str(r["kind"]), str(r["kind"])) for r in rows],
+            "By": [_text(r["source"] if _is_missing(r["firm"]) else r["firm"]) for r in rows],
+            "Before": [_text(r["before"]) for r in rows],
+            "After": [_text(r["after"]) for r in rows],
+            "Change": [percent(r["change"]) for r in rows],
+            "Since": [utc_minute(r["since"]) if len(str(r["since"])) > 10 else dated(r["since"]) for r in rows],
+            "Source": [_text(r["source"]) for r in rows],
+        },
+        columns=["Date", "Ticker", "What", "By", "Before", "After", "Change", "Since", "Source"],
+    )
+
+
+def staleness_lines(
+    failures: Mapping[str, str],
+    *,
+    attempted: int,
+    refreshed_at: Any,
+    data_from: Mapping[str, Any],
+    now: Any,
+) -> list[str]:
+    """The staleness banner after a refresh that failed for some or all tickers; [] if none is stale.
+
+    `failures` maps a ticker to why the refresh failed for it; `data_from` maps a ticker to when
+    the data shown for it was fetched (missing: no data at all). A failed ticker whose data is
+    newer than the refresh's start (fetched again since) is no longer stale and is left out. The first
+    line says how old the data shown is; then the reasons, grouped; then each ticker.
+    """
+    attempt = _utc(refreshed_at)
+    stale: dict[str, pd.Timestamp | None] = {}
+    for ticker in failures:
+        fetched = _utc(data_from.get(ticker))
+        # Same second counts as before: the timestamps have whole seconds, and the refresh wrote nothing.
+        if fetched is None or attempt is None or fetched <= attempt:
+            stale[ticker] = fetched
+    if not stale:
+        return []
+    dates = [d for d in stale.values() if d is not None]
+    everything = len(stale) >= attempted
+    scope = f"all {attempted} tickers" if everything else f"{len(stale)} of {attempted} tickers"
+    when = utc_minute(refreshed_at)
+    if dates:
+        oldest = min(dates)
+        head = f"Data from {utc_minute(oldest)}, {age_text(oldest, now)}: the refresh of {when} failed for {scope}"
+        head += ", so the last good data is shown." if len(dates) == len(stale) else "."
+    else:
+        head = f"No data: the refresh of {when} failed for {scope} and there is no earlier data."
+    by_reason: dict[str, list[str]] = {}
+    for ticker in stale:
+        by_reason.setdefault(str(failures[ticker]) or "unknown reason", []).append(ticker)
+    reasons = "; ".join(f"{reason} ({', '.join(tickers)})" for reason, tickers in by_reason.items())
+    lines = [head, f"Refresh failed: {reasons}."]
+    if len(stale) > 1:  # one ticker's age is the first line already
+        for ticker, fetched in stale.items():
+            lines.append(
+                f"{ticker}: data from {utc_minute(fetched)}, {age_text(fetched, now)}"
+                if fetched is not None
+                else f"{ticker}: no earlier data"
+            )
+    return lines

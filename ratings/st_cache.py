@@ -1,58 +1,168 @@
 """Streamlit caches around the loaders: the only module of ``ratings`` that imports Streamlit.
 
-The :class:`~ratings.data.Dataset` is loaded once per process and shared by every session
-(``st.cache_resource``): no code in ``ratings`` mutates its frames, so sharing is safe and the
-second page view costs nothing. Consensus tables are cached per tuple of tickers
-(``st.cache_data``, which hands each caller its own copy). Every cache is keyed by the data
-folder too, so pointing ``$RATINGS_DATA_DIR`` elsewhere never serves another bundle's numbers.
+Every cache is keyed by a :class:`Source`: which kind of data (``bundle``, ``store`` or ``live``,
+see :data:`ratings.data.KINDS`), where it lives (the bundle folder or the store file) and, for the
+store, a *version*: the size and modification time of the SQLite file and its WAL. A write to the
+store (a refresh here, or ``ratings fetch`` in another process) changes the version, so the next
+run loads the new data without anyone clearing anything, and pointing ``$RATINGS_DATA_DIR`` or
+``$RATINGS_STORE`` elsewhere never serves another file's numbers.
+
+The :class:`~ratings.data.Dataset` is shared by every session (``st.cache_resource``): no code in
+``ratings`` mutates its frames. Derived frames are cached per argument (``st.cache_data``, which
+hands each caller its own copy). A load that fails raises and is not cached: the next run tries
+again. :func:`refresh` clears the store's entries after a refresh that stored something, so the
+superseded datasets do not linger in memory.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from .data import Dataset, data_dir, load_bundle
+from . import changes as changes_module
+from . import live
+from .data import KINDS, Dataset, data_dir, load, load_bundle
+from .paths import default_store_path
+from .refresh import RefreshOutcome
+from .refresh import refresh as refresh_store
+
+#: Set by tests (never by the app) to replace :class:`ratings.live.LiveConfig`'s conservative
+#: defaults, e.g. no rate limit and no backoff against the offline fake.
+live_config_override: live.LiveConfig | None = None
+
+FileVersion = tuple[tuple[int, int] | None, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the dashboard's data comes from; hashable, so it can key the caches."""
+
+    kind: str
+    location: str
+    version: FileVersion = ()
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
+
+    @property
+    def from_store(self) -> bool:
+        return self.kind != "bundle"
+
+
+def store_version(path: Path) -> FileVersion:
+    """(mtime_ns, size) of the store file and of its WAL, None for a file that is absent."""
+    stamps: list[tuple[int, int] | None] = []
+    for candidate in (path, path.with_name(path.name + "-wal")):
+        try:
+            info = candidate.stat()
+        except OSError:
+            stamps.append(None)
+        else:
+            stamps.append((info.st_mtime_ns, info.st_size))
+    return tuple(stamps)
+
+
+def source(kind: str = "bundle") -> Source:
+    """The current :class:`Source` of `kind`: the bundle folder, or the store file as it is now."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown data source {kind!r}; expected one of {', '.join(KINDS)}")
+    if kind == "bundle":
+        return Source(kind, str(data_dir()))
+    path = default_store_path()
+    return Source(kind, str(path), store_version(path))
 
 
 @st.cache_resource(show_spinner="Loading the bundled snapshot…")
-def _dataset(directory: str) -> Dataset:
-    # A DataError propagates and is not cached: the next run tries again.
+def _bundle(directory: str) -> Dataset:
     return load_bundle(Path(directory))
 
 
-def dataset() -> Dataset:
-    """The bundled snapshot, loaded once per process. Raises :class:`ratings.data.DataError`."""
-    return _dataset(str(data_dir()))
+@st.cache_resource(show_spinner="Reading the local store…", max_entries=8)
+def _stored(kind: str, location: str, version: FileVersion) -> Dataset:
+    # `version` is only part of the key: a new version of the file is a new entry.
+    return load(kind, store_path=Path(location))
+
+
+def _load(src: Source) -> Dataset:
+    if src.kind == "bundle":
+        return _bundle(src.location)
+    return _stored(src.kind, src.location, src.version)
+
+
+def dataset(src: Source | None = None) -> Dataset:
+    """The data of `src` (default: the bundle). Raises :class:`ratings.data.DataError`
+    (:class:`ratings.store.StoreError` for the store)."""
+    return _load(src or source())
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _table(directory: str, tickers: tuple[str, ...] | None) -> pd.DataFrame:
-    return _dataset(directory).table(list(tickers) if tickers is not None else None)
+def _table(src: Source, tickers: tuple[str, ...] | None) -> pd.DataFrame:
+    return _load(src).table(list(tickers) if tickers is not None else None)
 
 
-def table(tickers: tuple[str, ...] | None = None) -> pd.DataFrame:
+def table(tickers: tuple[str, ...] | None = None, src: Source | None = None) -> pd.DataFrame:
     """The consensus table (``CONSENSUS_TABLE``) for `tickers` in that order, or for every ticker."""
-    return _table(str(data_dir()), tuple(tickers) if tickers is not None else None)
+    return _table(src or source(), tuple(tickers) if tickers is not None else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _prices(directory: str, ticker: str) -> pd.DataFrame:
-    return _dataset(directory).prices_for(ticker)
+def _prices(src: Source, ticker: str) -> pd.DataFrame:
+    return _load(src).prices_for(ticker)
 
 
-def prices(ticker: str) -> pd.DataFrame:
+def prices(ticker: str, src: Source | None = None) -> pd.DataFrame:
     """Daily closes of one ticker (``PRICES``)."""
-    return _prices(str(data_dir()), ticker)
+    return _prices(src or source(), ticker)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _history(directory: str, ticker: str) -> pd.DataFrame:
-    return _dataset(directory).history_for(ticker)
+def _history(src: Source, ticker: str) -> pd.DataFrame:
+    return _load(src).history_for(ticker)
 
 
-def history(ticker: str) -> pd.DataFrame:
+def history(ticker: str, src: Source | None = None) -> pd.DataFrame:
     """Dated consensus snapshots of one ticker (``CONSENSUS_HISTORY``), oldest first."""
-    return _history(str(data_dir()), ticker)
+    return _history(src or source(), ticker)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _changes(src: Source, tickers: tuple[str, ...], since: str | None) -> pd.DataFrame:
+    data = _load(src)
+    return changes_module.changes(data.history, data.upgrades, list(tickers), since)
+
+
+def changes(tickers: tuple[str, ...], since: str | None = None, src: Source | None = None) -> pd.DataFrame:
+    """What moved for `tickers` (``ratings.changes.CHANGES``) since the previous snapshot or `since`."""
+    return _changes(src or source(), tuple(tickers), since)
+
+
+def live_config() -> live.LiveConfig:
+    """How the dashboard's refresh talks to Yahoo: the conservative defaults, unless a test overrides them."""
+    return live_config_override or live.LiveConfig()
+
+
+def clear_store_caches() -> None:
+    """Forget every dataset and frame read from the store (the bundle's dataset stays)."""
+    _stored.clear()
+    for cached in (_table, _prices, _history, _changes):
+        cached.clear()
+
+
+def refresh(
+    tickers: list[str], *, on_progress: live.ProgressCallback | None = None, force: bool = True
+) -> RefreshOutcome:
+    """Fetch `tickers` from Yahoo into the store (:func:`ratings.refresh.refresh`), then drop the
+    cached store data it superseded. Never cached itself: a failure is reported, not remembered.
+
+    Raises :class:`ratings.store.StoreError` when the store cannot be opened (nothing is fetched).
+    """
+    outcome = refresh_store(
+        tickers, store_path=default_store_path(), config=live_config(), force=force, on_progress=on_progress
+    )
+    if outcome.written is not None:
+        clear_store_caches()
+    return outcome

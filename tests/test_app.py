@@ -30,7 +30,7 @@ from ratings.tickers import WATCHLIST
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
 TIMEOUT = 30
-PAGES = ("pages/overview.py", "pages/ticker.py", "pages/compare.py", "pages/methodology.py")
+PAGES = ("pages/overview.py", "pages/ticker.py", "pages/compare.py", "pages/methodology.py", "pages/changes.py")
 NO_CONSENSUS = ("1810.HK", "1211.HK", "BYDDF")  # PROVENANCE.md: no real consensus in the bundle
 RATING_ONLY = ("PSNY", "LOT")  # PROVENANCE.md: a finviz rating only
 
@@ -100,7 +100,8 @@ def test_every_page_runs_without_an_exception_or_error(page: str) -> None:
 
 @pytest.mark.parametrize(
     ("page", "charts"),
-    [("pages/overview.py", 1), ("pages/ticker.py", 2), ("pages/compare.py", 2), ("pages/methodology.py", 0)],
+    # Ticker: F by default, whose bundled history adds a third chart (price, breakdown, history).
+    [("pages/overview.py", 1), ("pages/ticker.py", 3), ("pages/compare.py", 2), ("pages/methodology.py", 0)],
 )
 def test_every_chart_has_its_downloads_and_every_table_a_csv(page: str, charts: int) -> None:
     at = app(page=page)
@@ -261,7 +262,10 @@ def test_ticker_page_shows_every_source_of_ford() -> None:
     assert sources.loc["Yahoo Finance", "Primary"] == "yes"
     assert FORD_TIPRANKS["counts"] in sources.loc["TipRanks", "Consensus"]
     assert "close" in sources.loc["TipRanks", "Price used"], "TipRanks quotes no price: the close is used"
-    assert len(at.get("plotly_chart")) == 2, "price with targets, and the rating breakdown"
+    charts = [c.key for c in at.get("plotly_chart")]
+    assert charts == ["ticker-price-chart", "ticker-ratings-chart", "ticker-history-chart"], (
+        "price with targets, the rating breakdown, and the bundled consensus history of F"
+    )
     assert not at.info
 
 

@@ -1,0 +1,119 @@
+"""Changes: what moved across the watchlist since the previous snapshot, or since a chosen day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from ratings import st_cache
+from ratings.charts import UPSIDE_FORMULA, source_caption
+from ratings.formatting import changes_table
+from ratings.tickers import WATCHLIST
+
+MODE_KEY, SINCE_KEY = "changes_mode", "changes_since"
+SINCE_PARAM = "since"
+MODES = {
+    "previous": "Each ticker's previous snapshot",
+    "day": "The last snapshot on or before a day",
+}
+
+
+def snapshot_days(history: pd.DataFrame) -> list[date]:
+    """The days (UTC) on which the given snapshots were taken, oldest first."""
+    when = history["observed_at"].fillna(history["as_of"]).dropna().astype(str).str.slice(0, 10)
+    days = pd.to_datetime(when, format="%Y-%m-%d", errors="coerce").dropna()
+    return sorted({d.date() for d in days})
+
+
+def shared_since() -> date | None:
+    """The day of a shared link (``?since=2026-06-29``), if it is one."""
+    try:
+        return date.fromisoformat(st.query_params.get(SINCE_PARAM) or "")
+    except ValueError:
+        return None
+
+
+def main() -> None:
+    ui.run_through_app()
+    dataset = ui.load_dataset()
+    if dataset is None:
+        return
+    st.title("What changed")
+    st.caption(
+        "Across the watchlist: consensus label changes, mean price target raises and cuts, and analysts' "
+        "upgrades, downgrades and target changes since the previous snapshot (or since a day), with dates."
+    )
+    # The Overview's watchlist (edited there; a link carries it as ?tickers=).
+    tickers = ui.watchlist_tickers()
+    ui.set_query_param(ui.WATCHLIST_PARAM, ",".join(tickers))
+    st.page_link(ui.OVERVIEW, label=f"Watchlist: {', '.join(tickers) or 'empty'} (edit it on the Overview)",
+                 icon=":material/edit:")  # fmt: skip
+    if not tickers:
+        st.info(
+            "The watchlist is empty. Add tickers on the Overview, for example " + ui.md(", ".join(WATCHLIST[:3])) + ".",
+            icon=":material/info:",
+        )
+        return
+
+    history = dataset.history[dataset.history["ticker"].isin(tickers)]
+    snapshots = history.groupby("ticker").size()
+    with_history = [t for t in tickers if snapshots.get(t, 0) >= 2]
+    without = [t for t in tickers if t not in with_history]
+    if not with_history:
+        st.info(
+            f"No history to compare: {ui.data_name(dataset)} holds at most one snapshot of each watchlist "
+            "ticker, and a change needs two."
+            + (" Each fetch adds a snapshot; fetch again on another day." if dataset.kind != "bundle" else ""),
+            icon=":material/info:",
+        )
+        return
+
+    days = snapshot_days(history)
+    ui.seed_widget(MODE_KEY, lambda: "day" if shared_since() else "previous")
+    mode = st.radio("Compare with", list(MODES), format_func=MODES.__getitem__, key=MODE_KEY, horizontal=True)
+    ui.remember(MODE_KEY)
+    since: date | None = None
+    if mode == "day":
+        previous = days[-2] if len(days) > 1 else days[0]
+        ui.seed_widget(SINCE_KEY, lambda: shared_since() or previous)
+        # A day remembered from another data source may lie outside this one's snapshots.
+        st.session_state[SINCE_KEY] = min(max(st.session_state[SINCE_KEY], days[0]), days[-1])
+        since = st.columns([1, 3])[0].date_input(
+            "Since",
+            key=SINCE_KEY,
+            min_value=days[0],
+            max_value=days[-1],
+            format="YYYY-MM-DD",
+            help="Compare each ticker's latest snapshot with its last snapshot on or before this day; "
+            "analysts' actions graded after that snapshot are listed too.",
+        )
+        ui.remember(SINCE_KEY)
+    ui.set_query_param(SINCE_PARAM, since.isoformat() if isinstance(since, date) else None)
+
+    moved = st_cache.changes(tuple(with_history), since.isoformat() if isinstance(since, date) else None, ui.source())
+    baseline = f"since {since.isoformat()}" if isinstance(since, date) else "since each ticker's previous snapshot"
+    if moved.empty:
+        st.info(f"Nothing moved for {ui.md_list(with_history)} {ui.md(baseline)}.", icon=":material/info:")
+    else:
+        shown = changes_table(moved)
+        st.dataframe(shown, hide_index=True, height=ui.table_height(len(shown)))
+        newest = str(moved["date"].max())
+        ui.csv_button(moved, kind="changes", tickers=with_history, as_of=newest, key="changes")
+    notes = [
+        f"Compared: {ui.md_list(with_history)}, {ui.md(baseline)}.",
+        md_sources(history),
+    ]
+    if without:
+        notes.append(f"No history (one snapshot or none) for {ui.md_list(without)}.")
+    st.caption(" ".join(notes))
+
+
+def md_sources(history: pd.DataFrame) -> str:
+    """The sources and dates of the snapshots compared (the upside formula does not apply here)."""
+    return ui.md(source_caption(history).replace(UPSIDE_FORMULA, "").strip())
+
+
+main()
