@@ -41,7 +41,7 @@ import pandas as pd
 from .core import COVERAGE_NONE, add_metrics, attach_prices, primary_rows
 from .data import PROJECT_ROOT, DataError, Dataset, load_bundle
 from .data import load as load_source
-from .formatting import MISSING, count, dated, label_text, money, money_range, percent
+from .formatting import MISSING, count, dated, display_table, label_text, money, money_range, percent
 from .paths import default_store_path
 from .schema import CONSENSUS_HISTORY, COUNT_COLUMNS, CSV_COLUMNS, conform
 from .store import StoreError
@@ -217,25 +217,16 @@ def _cut(text: str, width: int) -> str:
 
 
 def terminal_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """The table as text columns for a terminal: the overview's figures, formatted for people."""
-    rows = cast(list[dict[str, Any]], table.to_dict("records"))
-    return pd.DataFrame(
-        {
-            "Ticker": [str(r["ticker"]) for r in rows],
-            "Name": [MISSING if pd.isna(r["name"]) else _cut(str(r["name"]), NAME_WIDTH) for r in rows],
-            "Source": [MISSING if pd.isna(r["source"]) else str(r["source"]) for r in rows],
-            "As of": [dated(r["as_of"]) for r in rows],
-            "Consensus": [label_text(r) for r in rows],
-            "Analysts": [count(r["n_analysts"]) for r in rows],
-            "Price": [money(r["price"], r["currency"]) for r in rows],
-            "Price date": [
-                dated(r["price_as_of"]) + (" (close)" if r["price_source"] == "close" else "") for r in rows
-            ],
-            "Mean target": [money(r["target_mean"], r["currency"]) for r in rows],
-            "Upside": [percent(r["upside_mean"]) for r in rows],
-            "Target range": [money_range(r["target_low"], r["target_high"], r["currency"]) for r in rows],
-        }
-    )
+    """The overview's table (``formatting.display_table``) in a terminal's column order, names cut."""
+    shown = display_table(table)
+    shown["Name"] = [name if name == MISSING else _cut(name, NAME_WIDTH) for name in shown["Name"]]
+    return shown[TERMINAL_COLUMNS].reset_index(drop=True)
+
+
+TERMINAL_COLUMNS = [
+    "Ticker", "Name", "Source", "As of", "Consensus", "Analysts", "Price", "Price date",
+    "Mean target", "Upside", "Target range",
+]  # fmt: skip
 
 
 _RIGHT_ALIGNED = frozenset({"Analysts", "Price", "Mean target", "Upside"})

@@ -39,6 +39,14 @@ from .schema import CONSENSUS, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, conform
 LABELS: tuple[str, ...] = ("Strong Buy", "Buy", "Hold", "Sell", "Strong Sell")
 #: Upper bounds (inclusive) of the label bands on the 1-5 scale.
 BAND_EDGES: tuple[float, ...] = (1.0, 1.5, 2.5, 3.5, 4.5, 5.0)
+#: Yahoo's ``recommendationKey`` in this project's words: the same five bands, Yahoo's names.
+YAHOO_KEY_LABELS: dict[str, str] = {
+    "strong_buy": "Strong Buy",
+    "buy": "Buy",
+    "hold": "Hold",
+    "underperform": "Sell",
+    "sell": "Strong Sell",
+}
 #: Score of each count on the 1-5 scale.
 COUNT_SCORES: dict[str, int] = dict(zip(COUNT_COLUMNS, (1, 2, 3, 4, 5), strict=True))
 

@@ -64,20 +64,15 @@ from curl_cffi import requests as curl_requests
 from yfinance.exceptions import YFRateLimitError
 
 from ratings import paths
+from ratings.core import YAHOO_KEY_LABELS
 from ratings.schema import COUNT_COLUMNS, PRICES, SNAPSHOTS, TEXT, TREND, UPGRADES, Column, Schema, conform
 from ratings.tickers import is_valid_symbol, normalize
 
 SOURCE = "Yahoo Finance"
 SOURCE_ID = "yfinance"
 
-#: Yahoo's recommendationKey in this project's words (the same mapping as scripts/build_bundle.py).
-YAHOO_LABELS: dict[str, str] = {
-    "strong_buy": "Strong Buy",
-    "buy": "Buy",
-    "hold": "Hold",
-    "underperform": "Sell",
-    "sell": "Strong Sell",
-}
+#: Yahoo's recommendationKey in this project's words (shared with the bundle builder).
+YAHOO_LABELS = YAHOO_KEY_LABELS
 
 #: Name and quote currency of each live ticker.
 NAMES = Schema(

@@ -27,8 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runs from a checkout without installing
 
+from ratings.core import YAHOO_KEY_LABELS
 from ratings.schema import (
     CONSENSUS,
     CONSENSUS_HISTORY,
@@ -163,14 +164,6 @@ EXTRA_NAMES = {
     "BYDDF": "BYD Company Limited (OTC)",
 }
 
-# Yahoo's recommendationKey, in this project's words (see ratings.core for the bands).
-YAHOO_LABELS = {
-    "strong_buy": "Strong Buy",
-    "buy": "Buy",
-    "hold": "Hold",
-    "underperform": "Sell",
-    "sell": "Strong Sell",
-}
 
 EXCHANGE_TZ = {"HK": "Asia/Hong_Kong"}
 US_TZ = "America/New_York"
@@ -193,7 +186,7 @@ def yahoo_snapshot(src: Path) -> pd.DataFrame:
             "target_high": rows["targetHigh"],
             "n_analysts": rows["analysts"],
             "rating_mean": rows["recMean"],
-            "source_label": rows["recKey"].map(YAHOO_LABELS),
+            "source_label": rows["recKey"].map(YAHOO_KEY_LABELS),
             "source_id": "yahoo-2026-07-02",
         }
     )
@@ -245,7 +238,7 @@ def history(src: Path) -> pd.DataFrame:
             "target_high": june["target_high"],
             "n_analysts": june["n_analysts"],
             "rating_mean": june["rec_mean"],
-            "source_label": june["rec_key"].map(YAHOO_LABELS),
+            "source_label": june["rec_key"].map(YAHOO_KEY_LABELS),
             "observed_at": pd.to_datetime(june["generated_at"], utc=True),
             "source_id": june_id,
         }
@@ -260,7 +253,7 @@ def history(src: Path) -> pd.DataFrame:
             "target_high": summer["target_high"],
             "n_analysts": summer["n_analysts"],
             "rating_mean": summer["rec_mean"],
-            "source_label": summer["rec_key"].map(YAHOO_LABELS),
+            "source_label": summer["rec_key"].map(YAHOO_KEY_LABELS),
             "observed_at": pd.to_datetime(summer["commit_time"], utc=True),
             "source_id": summer_id,
         }
