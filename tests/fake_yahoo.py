@@ -24,7 +24,7 @@ network error, malformed or truncated JSON). ``latency_s`` makes every request s
 and every request is logged (:meth:`~FakeYahoo.count`, :attr:`~FakeYahoo.max_in_flight`).
 
 Use it as a context manager (``with FakeYahoo() as fake: ...``) or, in tests, through the
-``fake_yahoo`` fixture below. Import it as ``fake_yahoo`` (pytest puts ``tests/`` on ``sys.path``;
+``fake`` fixture (``conftest.py``). Import it as ``fake_yahoo`` (pytest puts ``tests/`` on ``sys.path``;
 scripts insert it themselves).
 
 Recorded symbols: AAPL (all modules, v7 quote, v8 chart), AMZN and GOOG (financialData, price,
@@ -41,14 +41,13 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import curl_cffi
-import pytest
 from curl_cffi import requests as curl_requests
 from curl_cffi.requests import exceptions as curl_exceptions
 from curl_cffi.requests.headers import Headers
@@ -506,10 +505,3 @@ def _response(url: str, status: int, content: bytes, content_type: str) -> curl_
     response.content = content
     response.headers = Headers({"content-type": content_type})
     return response
-
-
-@pytest.fixture
-def fake_yahoo() -> Iterator[FakeYahoo]:
-    """The fake, installed for one test."""
-    with FakeYahoo() as fake:
-        yield fake

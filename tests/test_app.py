@@ -11,7 +11,6 @@ import ast
 import importlib.util
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -22,7 +21,7 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from ratings.core import LABELS, implied_upside, primary_rows
-from ratings.data import DATA_DIR_ENV, Dataset, load_bundle
+from ratings.data import DATA_DIR_ENV, Dataset
 from ratings.formatting import money, percent
 from ratings.schema import CSV_COLUMNS
 from ratings.tickers import WATCHLIST
@@ -37,11 +36,6 @@ RATING_ONLY = ("PSNY", "LOT")  # PROVENANCE.md: a finviz rating only
 # Documented source values (data/PROVENANCE.md), not read from the app.
 FORD_YAHOO = {"as_of": "2026-07-02", "target": 14.901, "price": 13.405, "analysts": 20}
 FORD_TIPRANKS = {"counts": "2 Buy · 11 Hold · 1 Sell", "target": 13.87, "analysts": 14}
-
-
-@pytest.fixture(scope="module")
-def dataset() -> Dataset:
-    return load_bundle()
 
 
 def load_ui() -> ModuleType:
@@ -165,9 +159,9 @@ def test_overview_shows_ford_from_yahoo_and_tipranks_side_by_side() -> None:
     assert tipranks["Analysts"] == str(FORD_TIPRANKS["analysts"])
 
 
-def test_overview_names_the_tickers_without_consensus(dataset: Dataset) -> None:
+def test_overview_names_the_tickers_without_consensus(bundle: Dataset) -> None:
     at = app()
-    without = dataset.table(list(WATCHLIST)).query("coverage == 'none'")["ticker"].tolist()
+    without = bundle.table(list(WATCHLIST)).query("coverage == 'none'")["ticker"].tolist()
     assert sorted(without) == sorted(NO_CONSENSUS), "the bundle changed: PROVENANCE.md says these have none"
     message = next(t for t in texts(at, "info") if "no analyst consensus" in t)
     for ticker in WATCHLIST:
@@ -296,47 +290,47 @@ def test_ticker_page_with_an_unknown_or_odd_ticker_in_the_url(shared: str) -> No
     assert at.selectbox(key="ticker").value == WATCHLIST[0]
 
 
-def test_choosing_another_ticker_updates_the_page_and_url(dataset: Dataset) -> None:
+def test_choosing_another_ticker_updates_the_page_and_url(bundle: Dataset) -> None:
     at = app(page="pages/ticker.py")
     at.selectbox(key="ticker").set_value("NVDA").run()
     assert at.query_params["ticker"] == "NVDA"
-    expected_sources = set(dataset.table(["NVDA"])["source"].dropna())
+    expected_sources = set(bundle.table(["NVDA"])["source"].dropna())
     assert set(first_table(at)["Source"]) == expected_sources
 
 
 # --- compare ----------------------------------------------------------------------------------
 
 
-def sp500_primary(dataset: Dataset) -> pd.DataFrame:
-    rows = primary_rows(dataset.table(dataset.sp500()))
-    return rows.assign(sector=rows["ticker"].map(dataset.universe.set_index("ticker")["sector"]))
+def sp500_primary(bundle: Dataset) -> pd.DataFrame:
+    rows = primary_rows(bundle.table(bundle.sp500()))
+    return rows.assign(sector=rows["ticker"].map(bundle.universe.set_index("ticker")["sector"]))
 
 
-def test_compare_defaults_to_the_sp500(dataset: Dataset) -> None:
+def test_compare_defaults_to_the_sp500(bundle: Dataset) -> None:
     at = app(page="pages/compare.py")
     assert at.radio(key="compare_universe").value == "sp500"
     grid = first_table(at)
-    assert len(grid) == len(dataset.sp500())
-    assert set(grid["ticker"]) == set(dataset.sp500())
+    assert len(grid) == len(bundle.sp500())
+    assert set(grid["ticker"]) == set(bundle.sp500())
     upside = grid["upside_mean"].dropna()
     assert upside.is_monotonic_decreasing, "sorted by upside, highest first"
     assert len(at.get("plotly_chart")) == 2
 
 
-def test_compare_sector_filter_narrows_to_that_sector(dataset: Dataset) -> None:
-    rows = sp500_primary(dataset)
+def test_compare_sector_filter_narrows_to_that_sector(bundle: Dataset) -> None:
+    rows = sp500_primary(bundle)
     sector = rows["sector"].value_counts().index[0]
     at = app(page="pages/compare.py")
     at.multiselect(key="compare_sectors").set_value([sector]).run()
     grid = first_table(at)
-    assert len(grid) == int((rows["sector"] == sector).sum()) < len(dataset.sp500())
+    assert len(grid) == int((rows["sector"] == sector).sum()) < len(bundle.sp500())
     assert set(grid["sector"]) == {sector}
     assert at.query_params["sector"] == sector
 
 
 @pytest.mark.parametrize("minimum", [1, 20, 40])
-def test_compare_minimum_analysts_removes_thinly_covered_tickers(dataset: Dataset, minimum: int) -> None:
-    rows = sp500_primary(dataset)
+def test_compare_minimum_analysts_removes_thinly_covered_tickers(bundle: Dataset, minimum: int) -> None:
+    rows = sp500_primary(bundle)
     at = app(page="pages/compare.py")
     before = len(first_table(at))
     at.number_input(key="compare_min_analysts").set_value(minimum).run()
@@ -347,8 +341,8 @@ def test_compare_minimum_analysts_removes_thinly_covered_tickers(dataset: Datase
 
 
 @pytest.mark.parametrize("labels", [["Strong Buy"], ["Hold", "Sell"]])
-def test_compare_consensus_filter(dataset: Dataset, labels: list[str]) -> None:
-    rows = sp500_primary(dataset)
+def test_compare_consensus_filter(bundle: Dataset, labels: list[str]) -> None:
+    rows = sp500_primary(bundle)
     at = app(page="pages/compare.py")
     at.multiselect(key="compare_consensus").set_value(labels).run()
     grid = first_table(at)
@@ -356,8 +350,8 @@ def test_compare_consensus_filter(dataset: Dataset, labels: list[str]) -> None:
     assert set(grid["consensus"]) <= set(labels)
 
 
-def test_compare_filters_are_read_from_the_url(dataset: Dataset) -> None:
-    rows = sp500_primary(dataset)
+def test_compare_filters_are_read_from_the_url(bundle: Dataset) -> None:
+    rows = sp500_primary(bundle)
     at = app({"min_analysts": "25", "consensus": "Buy"}, page="pages/compare.py")
     # A page switch in AppTest keeps the URL, as a shared link would carry it.
     expected = rows[(rows["n_analysts"] >= 25).fillna(False) & rows["consensus"].isin(["Buy"])]
@@ -376,10 +370,10 @@ def test_compare_other_universes(universe: str, expected: list[str]) -> None:
     assert at.query_params["universe"] == universe
 
 
-def test_compare_all_covered_tickers(dataset: Dataset) -> None:
+def test_compare_all_covered_tickers(bundle: Dataset) -> None:
     at = app(page="pages/compare.py")
     at.radio(key="compare_universe").set_value("all").run()
-    assert len(first_table(at)) == dataset.consensus["ticker"].nunique()
+    assert len(first_table(at)) == bundle.consensus["ticker"].nunique()
 
 
 def test_compare_watchlist_is_the_one_edited_on_the_overview() -> None:
@@ -424,9 +418,9 @@ def test_methodology_shows_the_bands_and_what_the_bundle_lacks() -> None:
     assert len(stale) == 1 and "BYDDF" in stale[0] and "2024-02-20" in stale[0], stale
 
 
-def test_methodology_works_its_example_from_the_data(dataset: Dataset) -> None:
+def test_methodology_works_its_example_from_the_data(bundle: Dataset) -> None:
     page = " ".join(texts(app(page="pages/methodology.py"), "markdown"))
-    row = primary_rows(dataset.table(["F"])).iloc[0]
+    row = primary_rows(bundle.table(["F"])).iloc[0]
     upside = implied_upside(pd.Series([row["target_mean"]]), pd.Series([row["price"]])).iloc[0]
     assert percent(upside) in page
 
@@ -486,21 +480,8 @@ def test_md_round_trips_and_leaves_no_special_character_bare(text: str) -> None:
     assert not re.search(r"[\\`*_{}\[\]()<>#+\-.!|~$:&=^]", bare)
 
 
-def test_csv_download_frame_keeps_the_public_columns_first(dataset: Dataset) -> None:
-    table = dataset.table(["F", "1810.HK"])
+def test_csv_download_frame_keeps_the_public_columns_first(bundle: Dataset) -> None:
+    table = bundle.table(["F", "1810.HK"])
     frame = ui.consensus_csv(table, ("name", "sector", "nonexistent"))
     assert list(frame.columns) == [*CSV_COLUMNS, "name"]
     assert frame["name"].tolist() == table["name"].tolist()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _no_network() -> Iterator[None]:
-    """The app reads only the bundle: any socket connection is a bug."""
-    import socket
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"network access attempted: {args}")
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", refuse)
-        yield

@@ -13,7 +13,6 @@ import base64
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from ratings.formatting import (
     upgrades_table,
     utc_minute,
 )
-from ratings.paths import CACHE_DIR_ENV, STORE_ENV
+from ratings.paths import STORE_ENV
 from ratings.schema import UPGRADES
 from ratings.store import Store
 
@@ -59,25 +58,12 @@ DAY_2025 = datetime(2025, 2, 24, 15, 0, tzinfo=UTC)  # after the 2025 recordings
 
 @pytest.fixture
 def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The store (not created) and the cache in tmp_path; the dashboard's refresh uses FAST."""
+    """The dashboard's store (not created) in tmp_path (the cache folder is already there: conftest.py);
+    the dashboard's refresh uses FAST."""
     path = tmp_path / "store" / "ratings.sqlite"
     monkeypatch.setenv(STORE_ENV, str(path))
-    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(st_cache, "live_config_override", FAST)
     return path
-
-
-@pytest.fixture(autouse=True)
-def _no_network() -> Iterator[None]:
-    """Nothing here may open a socket (the fake blocks curl itself; this catches the rest)."""
-    import socket
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"network access attempted: {args}")
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", refuse)
-        yield
 
 
 def new_app(query: dict[str, str] | None = None) -> AppTest:

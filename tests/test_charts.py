@@ -15,23 +15,13 @@ import pytest
 
 from ratings import charts
 from ratings.core import BAND_EDGES, LABELS, consensus_table
-from ratings.data import Dataset, load_bundle
+from ratings.data import Dataset
 from ratings.formatting import dated
 from ratings.schema import CONSENSUS, CONSENSUS_HISTORY, COUNT_COLUMNS, PRICES, conform
 from ratings.tickers import WATCHLIST
 
 NAN = float("nan")
 EVIL = "<script>alert(1)</script>"
-
-
-@pytest.fixture(scope="module")
-def bundle() -> Dataset:
-    return load_bundle()
-
-
-@pytest.fixture(scope="module")
-def watchlist_table(bundle: Dataset) -> pd.DataFrame:
-    return bundle.table(list(WATCHLIST))
 
 
 @pytest.fixture(scope="module")

@@ -13,18 +13,13 @@ import pytest
 
 from ratings import charts
 from ratings.core import LABELS, label_from_rating_mean
-from ratings.data import Dataset, load_bundle
+from ratings.data import Dataset
 from ratings.export import figure_bytes
 from ratings.formatting import utc_minute
 from ratings.schema import CONSENSUS_HISTORY, COUNT_COLUMNS, PRICES, TREND, conform
 
 NAN = float("nan")
 EVIL = "<script>alert(1)</script>"
-
-
-@pytest.fixture(scope="module")
-def bundle() -> Dataset:
-    return load_bundle()
 
 
 def notes_named(fig: go.Figure, name: str) -> list[str]:

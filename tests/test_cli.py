@@ -14,39 +14,24 @@ import re
 import runpy
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from helpers import Run, number, parse_json
 
 from ratings import cli, export
 from ratings import data as data_module
 from ratings.core import primary_rows
-from ratings.data import Dataset, load_bundle
+from ratings.data import Dataset
 from ratings.formatting import money, percent
 from ratings.schema import CONSENSUS, CONSENSUS_HISTORY, CSV_COLUMNS, PRICES, UNIVERSE, conform
 from ratings.tickers import WATCHLIST
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.strip()]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
 
 
 def parse_csv(text: str) -> list[dict[str, str]]:
@@ -58,13 +43,6 @@ def csv_header(text: str) -> list[str]:
     return next(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
-def parse_json(text: str) -> list[dict[str, Any]]:
-    def reject(constant: str) -> None:
-        raise AssertionError(f"JSON holds {constant}, which is not JSON")
-
-    return json.loads(text, parse_constant=reject)
-
-
 def rows_of(fmt: str, text: str) -> list[dict[str, Any]]:
     """CSV or JSON output as records with None for unknown (CSV's empty cell)."""
     if fmt == "json":
@@ -72,18 +50,9 @@ def rows_of(fmt: str, text: str) -> list[dict[str, Any]]:
     return [{k: (v if v != "" else None) for k, v in row.items()} for row in parse_csv(text)]
 
 
-def number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-@pytest.fixture(scope="module")
-def bundle() -> Dataset:
-    return load_bundle()
-
-
 @pytest.fixture(autouse=True)
 def shared_bundle(monkeypatch: pytest.MonkeyPatch, bundle: Dataset) -> None:
-    """Load the bundle once per module rather than once per command (the CLI never mutates it).
+    """Load the bundle once per session rather than once per command (the CLI never mutates it).
 
     Reading from disk is still covered: by test_load_dataset_reads_the_bundle_by_default,
     test_missing_data_is_a_message_not_a_traceback and the console-script run.
@@ -155,9 +124,9 @@ def tiny_dataset(source: str = "Yahoo Finance", name: str = "Test Corp", warning
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
 @pytest.mark.parametrize("tickers", [["F"], ["F", "TSLA"], ["NVDA", "F", "1810.HK"]])
 def test_table_lists_every_ticker_in_order(
-    capsys: pytest.CaptureFixture[str], bundle: Dataset, fmt: str, tickers: list[str]
+    run: Callable[..., Run], bundle: Dataset, fmt: str, tickers: list[str]
 ) -> None:
-    result = run(capsys, "table", *tickers, "--format", fmt)
+    result = run("table", *tickers, "--format", fmt)
     assert result.code == 0
     expected = bundle.table(tickers)
     if fmt == "table":
@@ -171,15 +140,15 @@ def test_table_lists_every_ticker_in_order(
 
 @pytest.mark.parametrize("extra", [[], ["--primary"]])
 @pytest.mark.parametrize("tickers", [["F"], ["1810.HK"], ["PSNY", "TSLA"]])
-def test_csv_header_is_the_contract(capsys: pytest.CaptureFixture[str], extra: list[str], tickers: list[str]) -> None:
-    result = run(capsys, "table", *tickers, "--format", "csv", *extra)
+def test_csv_header_is_the_contract(run: Callable[..., Run], extra: list[str], tickers: list[str]) -> None:
+    result = run("table", *tickers, "--format", "csv", *extra)
     assert result.code == 0
     assert csv_header(result.out) == list(CSV_COLUMNS)
 
 
 @pytest.mark.parametrize("extra", [[], ["--primary"]])
-def test_json_keys_are_the_contract_in_order(capsys: pytest.CaptureFixture[str], extra: list[str]) -> None:
-    result = run(capsys, "table", "F", "TSLA", "1810.HK", "--format", "json", *extra)
+def test_json_keys_are_the_contract_in_order(run: Callable[..., Run], extra: list[str]) -> None:
+    result = run("table", "F", "TSLA", "1810.HK", "--format", "json", *extra)
     rows = parse_json(result.out)
     assert rows
     assert all(list(row) == list(CSV_COLUMNS) for row in rows)
@@ -187,9 +156,9 @@ def test_json_keys_are_the_contract_in_order(capsys: pytest.CaptureFixture[str],
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_f_rows_equal_the_bundles_consensus(
-    capsys: pytest.CaptureFixture[str], bundle: Dataset, fmt: str
+    run: Callable[..., Run], bundle: Dataset, fmt: str
 ) -> None:
-    rows = {r["source"]: r for r in rows_of(fmt, run(capsys, "table", "F", "--format", fmt).out)}
+    rows = {r["source"]: r for r in rows_of(fmt, run("table", "F", "--format", fmt).out)}
     source_rows = bundle.consensus[bundle.consensus["ticker"] == "F"]
     assert set(rows) == set(source_rows["source"])
     for record in source_rows.to_dict("records"):
@@ -218,9 +187,9 @@ def test_f_rows_equal_the_bundles_consensus(
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_f_acceptance_figures(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+def test_f_acceptance_figures(run: Callable[..., Run], fmt: str) -> None:
     """The issue's reference figures: Yahoo 2026-07-02 and TipRanks for Ford, side by side."""
-    rows = {r["source"]: r for r in rows_of(fmt, run(capsys, "table", "F", "--format", fmt).out)}
+    rows = {r["source"]: r for r in rows_of(fmt, run("table", "F", "--format", fmt).out)}
     yahoo, tipranks = rows["Yahoo Finance"], rows["TipRanks"]
     assert (yahoo["consensus"], yahoo["as_of"]) == ("Hold", "2026-07-02")
     assert number(yahoo["target_mean"]) == pytest.approx(14.901)
@@ -235,18 +204,18 @@ def test_f_acceptance_figures(capsys: pytest.CaptureFixture[str], fmt: str) -> N
 
 @pytest.mark.parametrize("tickers", [["F"], ["F", "TSLA", "PSNY"], list(WATCHLIST)])
 def test_primary_keeps_the_primary_row_of_each_ticker(
-    capsys: pytest.CaptureFixture[str], bundle: Dataset, tickers: list[str]
+    run: Callable[..., Run], bundle: Dataset, tickers: list[str]
 ) -> None:
-    rows = parse_json(run(capsys, "table", *tickers, "--primary", "--format", "json").out)
+    rows = parse_json(run("table", *tickers, "--primary", "--format", "json").out)
     expected = primary_rows(bundle.table(tickers))
     assert [r["ticker"] for r in rows] == tickers
     assert [r["source"] for r in rows] == [None if pd.isna(s) else s for s in expected["source"]]
 
 
 def test_without_primary_every_source_is_shown_primary_first(
-    capsys: pytest.CaptureFixture[str], bundle: Dataset
+    run: Callable[..., Run], bundle: Dataset
 ) -> None:
-    rows = parse_json(run(capsys, "table", "F", "TSLA", "--format", "json").out)
+    rows = parse_json(run("table", "F", "TSLA", "--format", "json").out)
     for ticker in ("F", "TSLA"):
         shown = [r["source"] for r in rows if r["ticker"] == ticker]
         in_bundle = bundle.consensus.loc[bundle.consensus["ticker"] == ticker, "source"]
@@ -255,8 +224,8 @@ def test_without_primary_every_source_is_shown_primary_first(
         assert shown[0] == primary
 
 
-def test_json_has_null_not_nan(capsys: pytest.CaptureFixture[str], no_consensus: list[str]) -> None:
-    result = run(capsys, "table", "F", "PSNY", *no_consensus, "--format", "json")
+def test_json_has_null_not_nan(run: Callable[..., Run], no_consensus: list[str]) -> None:
+    result = run("table", "F", "PSNY", *no_consensus, "--format", "json")
     for token in ("NaN", "Infinity", "<NA>"):
         assert token not in result.out
     rows = parse_json(result.out)
@@ -264,8 +233,8 @@ def test_json_has_null_not_nan(capsys: pytest.CaptureFixture[str], no_consensus:
     assert finviz and all(r["target_mean"] is None and r["upside_mean"] is None for r in finviz)
 
 
-def test_csv_leaves_unknown_cells_empty(capsys: pytest.CaptureFixture[str]) -> None:
-    out = run(capsys, "table", "PSNY", "--format", "csv").out
+def test_csv_leaves_unknown_cells_empty(run: Callable[..., Run]) -> None:
+    out = run("table", "PSNY", "--format", "csv").out
     assert "nan" not in out.lower()
     assert "<NA>" not in out
     (row,) = parse_csv(out)
@@ -274,10 +243,10 @@ def test_csv_leaves_unknown_cells_empty(capsys: pytest.CaptureFixture[str]) -> N
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
 def test_ticker_without_consensus_gets_a_row_and_a_note(
-    capsys: pytest.CaptureFixture[str], bundle: Dataset, no_consensus: list[str], fmt: str
+    run: Callable[..., Run], bundle: Dataset, no_consensus: list[str], fmt: str
 ) -> None:
     assert "1810.HK" in no_consensus  # the issue's example; the bundle must agree
-    result = run(capsys, "table", "F", *no_consensus, "--format", fmt)
+    result = run("table", "F", *no_consensus, "--format", fmt)
     assert result.code == 0
     for ticker in no_consensus:
         notes = [line for line in result.err_lines if ticker in line]
@@ -297,8 +266,8 @@ def test_ticker_without_consensus_gets_a_row_and_a_note(
         assert row["price_as_of"] == close_day
 
 
-def test_terminal_table_is_formatted_for_people(capsys: pytest.CaptureFixture[str], bundle: Dataset) -> None:
-    result = run(capsys, "table", "F", "1810.HK")
+def test_terminal_table_is_formatted_for_people(run: Callable[..., Run], bundle: Dataset) -> None:
+    result = run("table", "F", "1810.HK")
     table = bundle.table(["F", "1810.HK"])
     yahoo = table[table["source"] == "Yahoo Finance"].iloc[0]
     hk = table[table["ticker"] == "1810.HK"].iloc[0]
@@ -310,8 +279,8 @@ def test_terminal_table_is_formatted_for_people(capsys: pytest.CaptureFixture[st
     assert set(rule.replace(" ", "")) == {"-"}
 
 
-def test_terminal_footer_names_each_source_and_its_date(capsys: pytest.CaptureFixture[str], bundle: Dataset) -> None:
-    result = run(capsys, "table", "F")
+def test_terminal_footer_names_each_source_and_its_date(run: Callable[..., Run], bundle: Dataset) -> None:
+    result = run("table", "F")
     footer = result.out.rstrip().splitlines()[-1]
     source_ids = bundle.consensus.loc[bundle.consensus["ticker"] == "F", "source_id"]
     for source_id in source_ids:
@@ -336,9 +305,9 @@ def test_terminal_footer_names_each_source_and_its_date(capsys: pytest.CaptureFi
 )
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
 def test_bad_ticker_is_named_on_stderr_and_the_others_still_shown(
-    capsys: pytest.CaptureFixture[str], bad: str, shown: str, reason: str, fmt: str
+    run: Callable[..., Run], bad: str, shown: str, reason: str, fmt: str
 ) -> None:
-    result = run(capsys, "table", bad, "F", "--format", fmt)
+    result = run("table", bad, "F", "--format", fmt)
     assert result.code == 0
     assert len(result.err_lines) == 1
     assert result.err_lines[0].startswith(f"ratings: {shown}: ")
@@ -350,36 +319,36 @@ def test_bad_ticker_is_named_on_stderr_and_the_others_still_shown(
         assert bad not in result.out
 
 
-def test_unknown_ticker_message_is_exact(capsys: pytest.CaptureFixture[str]) -> None:
-    result = run(capsys, "table", "ZZZZ", "TSLA")
+def test_unknown_ticker_message_is_exact(run: Callable[..., Run]) -> None:
+    result = run("table", "ZZZZ", "TSLA")
     assert result.err_lines == ["ratings: ZZZZ: unknown ticker: not in the data"]
 
 
 @pytest.mark.parametrize("bad", [["ZZZZ"], ["=1+1"], ["<b>"], [""], ["ZZZZ", "<b>", "QQQQQQ"]])
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
 def test_no_ticker_left_exits_one_with_nothing_on_stdout(
-    capsys: pytest.CaptureFixture[str], bad: list[str], fmt: str
+    run: Callable[..., Run], bad: list[str], fmt: str
 ) -> None:
-    result = run(capsys, "table", *bad, "--format", fmt)
+    result = run("table", *bad, "--format", fmt)
     assert result.code == 1
     assert result.out == ""
     assert len(result.err_lines) == len(bad) + 1  # one per bad ticker, then "no ticker to show"
     assert all(line.startswith("ratings: ") for line in result.err_lines)
 
 
-def test_control_characters_in_user_text_are_escaped(capsys: pytest.CaptureFixture[str]) -> None:
-    result = run(capsys, "table", "\x1b[31mX", "F")
+def test_control_characters_in_user_text_are_escaped(run: Callable[..., Run]) -> None:
+    result = run("table", "\x1b[31mX", "F")
     assert result.code == 0
     assert "\x1b" not in result.err
     assert "\\x1b" in result.err
 
 
 def test_csv_neutralises_formulas_from_the_data(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hostile = '=HYPERLINK("http://example.invalid","x")'
     monkeypatch.setattr(cli, "load_bundle", lambda: tiny_dataset(source=hostile))
-    result = run(capsys, "table", "TEST", "--format", "csv")
+    result = run("table", "TEST", "--format", "csv")
     assert result.code == 0
     (row,) = parse_csv(result.out)
     assert not row["source"].startswith(FORMULA_STARTS)
@@ -387,10 +356,10 @@ def test_csv_neutralises_formulas_from_the_data(
 
 
 def test_load_warnings_go_to_stderr_and_stdout_stays_parseable(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cli, "load_bundle", lambda: tiny_dataset(warnings=("prices for X are stale",)))
-    result = run(capsys, "table", "TEST", "--format", "json")
+    result = run("table", "TEST", "--format", "json")
     assert result.code == 0
     assert result.err_lines == ["ratings: warning: prices for X are stale"]
     assert [r["ticker"] for r in parse_json(result.out)] == ["TEST"]
@@ -434,11 +403,11 @@ def test_load_dataset_reads_the_bundle_by_default(monkeypatch: pytest.MonkeyPatc
 
 
 def test_missing_data_is_a_message_not_a_traceback(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(cli, "load_bundle", data_module.load_bundle)
     monkeypatch.setenv(data_module.DATA_DIR_ENV, str(tmp_path))
-    result = run(capsys, "table", "F")
+    result = run("table", "F")
     assert result.code == 1
     assert len(result.err_lines) == 1
     assert result.err_lines[0].startswith("ratings: ")
@@ -451,13 +420,13 @@ def test_missing_data_is_a_message_not_a_traceback(
     [(KeyboardInterrupt(), 130), (RuntimeError("boom"), 1), (PermissionError(13, "Permission denied", "/x"), 2)],
 )
 def test_failures_become_one_line_and_an_exit_code(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, error: BaseException, code: int
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, error: BaseException, code: int
 ) -> None:
     def fail(args: object) -> Dataset:
         raise error
 
     monkeypatch.setattr(cli, "load_dataset", fail)
-    result = run(capsys, "table", "F")
+    result = run("table", "F")
     assert result.code == code
     assert len(result.err_lines) == 1
     assert result.err_lines[0].startswith("ratings: ")
@@ -479,16 +448,16 @@ def test_failures_become_one_line_and_an_exit_code(
         ["dashboard", "--port", "http"],
     ],
 )
-def test_usage_errors_exit_two(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
-    result = run(capsys, *argv)
+def test_usage_errors_exit_two(run: Callable[..., Run], argv: list[str]) -> None:
+    result = run(*argv)
     assert result.code == 2
     assert "usage:" in result.err
     assert result.out == ""
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["table", "--help"], ["export", "--help"], ["--version"]])
-def test_help_and_version_exit_zero(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
-    result = run(capsys, *argv)
+def test_help_and_version_exit_zero(run: Callable[..., Run], argv: list[str]) -> None:
+    result = run(*argv)
     assert result.code == 0
     assert result.out.startswith(("usage:", "ratings "))
 
@@ -507,10 +476,10 @@ def expected_export_names(bundle: Dataset, tickers: list[str], fmt: str) -> set[
 
 @pytest.mark.parametrize("tickers", [["F"], ["F", "TSLA", "1810.HK"]])
 def test_export_csv_writes_the_contract(
-    capsys: pytest.CaptureFixture[str], bundle: Dataset, tmp_path: Path, tickers: list[str]
+    run: Callable[..., Run], bundle: Dataset, tmp_path: Path, tickers: list[str]
 ) -> None:
     out = tmp_path / "new" / "folder"  # created on demand
-    result = run(capsys, "export", *tickers, "--out", str(out), "--format", "csv")
+    result = run("export", *tickers, "--out", str(out), "--format", "csv")
     assert result.code == 0
     assert {p.name for p in out.iterdir()} == expected_export_names(bundle, tickers, "csv")
     assert [Path(line) for line in result.out.splitlines()] == list(out.iterdir())
@@ -521,9 +490,9 @@ def test_export_csv_writes_the_contract(
 
 @pytest.mark.parametrize("tickers", [["F"], ["TSLA", "1810.HK"]])
 def test_export_html_writes_one_chart_per_ticker_and_the_upside_chart(
-    capsys: pytest.CaptureFixture[str], bundle: Dataset, tmp_path: Path, tickers: list[str]
+    run: Callable[..., Run], bundle: Dataset, tmp_path: Path, tickers: list[str]
 ) -> None:
-    result = run(capsys, "export", *tickers, "--out", str(tmp_path), "--format", "html")
+    result = run("export", *tickers, "--out", str(tmp_path), "--format", "html")
     assert result.code == 0, result.err
     names = expected_export_names(bundle, tickers, "html")
     assert {p.name for p in tmp_path.iterdir()} == names
@@ -537,17 +506,17 @@ def test_export_html_writes_one_chart_per_ticker_and_the_upside_chart(
 
 
 def test_export_skips_bad_tickers_and_exports_the_rest(
-    capsys: pytest.CaptureFixture[str], bundle: Dataset, tmp_path: Path
+    run: Callable[..., Run], bundle: Dataset, tmp_path: Path
 ) -> None:
-    result = run(capsys, "export", "F", "ZZZZ", "--out", str(tmp_path), "--format", "html")
+    result = run("export", "F", "ZZZZ", "--out", str(tmp_path), "--format", "html")
     assert result.code == 0
     assert result.err_lines == ["ratings: ZZZZ: unknown ticker: not in the data"]
     assert {p.name for p in tmp_path.iterdir()} == expected_export_names(bundle, ["F"], "html")
 
 
-def test_export_with_no_usable_ticker_writes_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_export_with_no_usable_ticker_writes_nothing(run: Callable[..., Run], tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run(capsys, "export", "ZZZZ", "--out", str(out), "--format", "csv")
+    result = run("export", "ZZZZ", "--out", str(out), "--format", "csv")
     assert result.code == 1
     assert not out.exists()
 
@@ -555,11 +524,11 @@ def test_export_with_no_usable_ticker_writes_nothing(capsys: pytest.CaptureFixtu
 @pytest.mark.browser
 @pytest.mark.parametrize(("fmt", "signature"), [("png", b"\x89PNG\r\n\x1a\n"), ("svg", b"<svg")], ids=["png", "svg"])
 def test_export_static_images_with_chrome(
-    capsys: pytest.CaptureFixture[str], bundle: Dataset, tmp_path: Path, fmt: str, signature: bytes
+    run: Callable[..., Run], bundle: Dataset, tmp_path: Path, fmt: str, signature: bytes
 ) -> None:
     if not export.static_export_available():
         pytest.skip("no Chrome/Chromium for kaleido: PNG/SVG export cannot run here")
-    result = run(capsys, "export", "F", "TSLA", "--out", str(tmp_path), "--format", fmt)
+    result = run("export", "F", "TSLA", "--out", str(tmp_path), "--format", fmt)
     assert result.code == 0, result.err
     assert {p.name for p in tmp_path.iterdir()} == expected_export_names(bundle, ["F", "TSLA"], fmt)
     for path in tmp_path.iterdir():
@@ -569,11 +538,11 @@ def test_export_static_images_with_chrome(
 
 @pytest.mark.parametrize("fmt", ["png", "svg"])
 def test_export_without_chrome_says_what_to_do(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fmt: str
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fmt: str
 ) -> None:
     monkeypatch.setattr(export, "static_export_available", lambda: False)
     out = tmp_path / "out"
-    result = run(capsys, "export", "F", "--out", str(out), "--format", fmt)
+    result = run("export", "F", "--out", str(out), "--format", fmt)
     assert result.code == 2
     assert len(result.err_lines) == 1
     line = result.err_lines[0].lower()
@@ -584,14 +553,14 @@ def test_export_without_chrome_says_what_to_do(
 
 
 def test_export_unavailable_while_writing_is_a_message(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     def no_browser(*args: object, **kwargs: object) -> Path:
         raise export.ExportUnavailable("Chrome went away")
 
     monkeypatch.setattr(export, "static_export_available", lambda: True)
     monkeypatch.setattr(export, "write_figure", no_browser)
-    result = run(capsys, "export", "F", "--out", str(tmp_path), "--format", "png")
+    result = run("export", "F", "--out", str(tmp_path), "--format", "png")
     assert result.code == 2
     assert len(result.err_lines) == 1
     assert "Chrome went away" in result.err_lines[0]
@@ -600,12 +569,12 @@ def test_export_unavailable_while_writing_is_a_message(
 @pytest.mark.parametrize("fmt", ["csv", "html"])
 @pytest.mark.parametrize("where", ["under_a_file", "is_a_file"])
 def test_export_to_an_unwritable_path_is_a_message(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str, where: str
+    run: Callable[..., Run], tmp_path: Path, fmt: str, where: str
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     out = blocker / "sub" if where == "under_a_file" else blocker
-    result = run(capsys, "export", "F", "--out", str(out), "--format", fmt)
+    result = run("export", "F", "--out", str(out), "--format", fmt)
     assert result.code == 2
     assert len(result.err_lines) == 1
     assert result.err_lines[0].startswith(f"ratings: cannot write to {out}: ")
@@ -643,7 +612,7 @@ def test_cli_uses_the_projects_root() -> None:
 @pytest.mark.parametrize(("argv", "port_flags"), [([], []), (["--port", "8765"], ["--server.port", "8765"])])
 @pytest.mark.parametrize("returncode", [0, 3])
 def test_dashboard_runs_streamlit_bound_to_localhost(
-    capsys: pytest.CaptureFixture[str],
+    run: Callable[..., Run],
     monkeypatch: pytest.MonkeyPatch,
     fake_root: Path,
     argv: list[str],
@@ -653,7 +622,7 @@ def test_dashboard_runs_streamlit_bound_to_localhost(
     fake = FakeRun(returncode, [])
     monkeypatch.setattr(cli.subprocess, "run", fake)
     monkeypatch.chdir(fake_root.parent)  # launched from elsewhere
-    result = run(capsys, "dashboard", *argv)
+    result = run("dashboard", *argv)
     assert result.code == returncode
     assert fake.calls is not None and len(fake.calls) == 1
     command, kwargs = fake.calls[0]
@@ -669,12 +638,12 @@ def test_dashboard_runs_streamlit_bound_to_localhost(
 
 
 def test_dashboard_without_app_py_says_so(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake_root: Path
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, fake_root: Path
 ) -> None:
     (fake_root / "app.py").unlink()
     fake = FakeRun(0, [])
     monkeypatch.setattr(cli.subprocess, "run", fake)
-    result = run(capsys, "dashboard")
+    result = run("dashboard")
     assert result.code == 1
     assert fake.calls == []
     assert len(result.err_lines) == 1
@@ -682,13 +651,13 @@ def test_dashboard_without_app_py_says_so(
 
 
 def test_dashboard_interrupted_exits_130(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fake_root: Path
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, fake_root: Path
 ) -> None:
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli.subprocess, "run", interrupted)
-    result = run(capsys, "dashboard")
+    result = run("dashboard")
     assert result.code == 130
     assert "Traceback" not in result.err
 

@@ -2,63 +2,46 @@
 ``history`` and ``changes`` (issue 3), offline.
 
 ``cli.main`` runs in-process with ``tests/fake_yahoo.py`` installed: yfinance's own parsing runs on
-the recorded Yahoo responses in ``tests/payloads/yahoo/``. ``live.fetch`` is wrapped so backoff never
-really waits and the wall clock is injected: a fetch "on 2021-02-01" serves the February 2021
-recording and one "on 2025-02-24" the 2025 one. Every expected value is read from those payload
-files (or derived from them through the documented rules: label bands, upside = target / price - 1).
-The cache folder and every store live in ``tmp_path``.
+the recorded Yahoo responses in ``tests/payloads/yahoo/``. ``live.fetch`` is wrapped (the ``wall``
+fixture) so backoff never really waits and the wall clock is injected: a fetch "on 2021-02-01"
+serves the February 2021 recording and one "on 2025-02-24" the 2025 one. Every expected value is
+read from those payload files (``recordings.py``), or derived from them through the documented
+rules: label bands, upside = target / price - 1. The cache folder and every store live in
+``tmp_path``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from fake_yahoo import PAYLOAD_DIR, FakeYahoo, recorded
+from fake_yahoo import FakeYahoo, recorded
+from helpers import Run, VirtualClock, number, parse_json
+from recordings import AAPL_2021, DAY_2025, GOOG_2021, TARGET_KEYS, current_counts, module, payload
 
-from ratings import cli, live, paths
+from ratings import cli
 from ratings.changes import CHANGES, changes
 from ratings.core import label_from_rating_mean
 from ratings.data import load, load_bundle
 from ratings.formatting import money
 from ratings.live import LiveConfig, LiveResult
-from ratings.schema import COUNT_COLUMNS, CSV_COLUMNS, TARGET_COLUMNS
+from ratings.schema import COUNT_COLUMNS, CSV_COLUMNS
 from ratings.store import Store
 
-TREND_KEYS = dict(zip(COUNT_COLUMNS, ("strongBuy", "buy", "hold", "sell", "strongSell"), strict=True))
-TARGET_KEYS = dict(
-    zip(TARGET_COLUMNS, ("targetMeanPrice", "targetMedianPrice", "targetLowPrice", "targetHighPrice"), strict=True)
-)
-# When the recordings were made (their HTTP Date headers): the wall clock of each fetch.
-AAPL_2021 = datetime(2021, 2, 1, 5, 15, 0, tzinfo=UTC)
-GOOG_2021 = datetime(2021, 2, 15, 15, 15, 0, tzinfo=UTC)
-DAY_2025 = datetime(2025, 2, 24, 9, 35, 5, tzinfo=UTC)
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 GRADE_KINDS = {"up": "upgrade", "down": "downgrade", "init": "initiation"}
 
 
 # ---------------------------------------------------------------------------------------------
-# Expected values, from the payload files
-
-
-def module(symbol: str, name: str, year: str = "2025") -> dict[str, Any]:
-    body = json.loads((PAYLOAD_DIR / f"{year}-quoteSummary-{name}-{symbol}.json").read_text(encoding="utf-8"))["body"]
-    return body["quoteSummary"]["result"][0][name]
-
-
-def current_counts(symbol: str, year: str = "2025") -> dict[str, int]:
-    (row,) = [r for r in module(symbol, "recommendationTrend", year)["trend"] if r["period"] == "0m"]
-    return {ours: row[theirs] for ours, theirs in TREND_KEYS.items()}
+# Expected values, from the payload files (recordings.py) and the documented rules
 
 
 def quote_currency(symbol: str) -> str | None:
@@ -89,96 +72,13 @@ def graded_actions(symbol: str, after: datetime, year: str = "2025") -> set[tupl
 # Running the command line
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.strip()]
-
-    @property
-    def out_lines(self) -> list[str]:
-        return [line for line in self.out.splitlines() if line.strip()]
-
-
 def parse_csv(text: str) -> list[dict[str, str | None]]:
     return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
-
-
-def parse_json(text: str) -> Any:
-    def reject(constant: str) -> None:
-        raise AssertionError(f"JSON holds {constant}, which is not JSON")
-
-    return json.loads(text, parse_constant=reject)
-
-
-def number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-@dataclass
-class Wall:
-    now: datetime = DAY_2025
-    sleeps: list[float] = field(default_factory=list)
-    configs: list[LiveConfig | None] = field(default_factory=list)
-
-    def time(self) -> datetime:
-        return self.now
-
-    def monotonic(self) -> float:
-        return sum(self.sleeps)  # time only passes when something sleeps
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(max(0.0, seconds))
-
-
-@pytest.fixture(autouse=True)
-def private_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cache and the default store in tmp_path: no test touches the user's files."""
-    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(tmp_path / "cache"))
-    monkeypatch.setenv(paths.STORE_ENV, str(tmp_path / "default-store.sqlite"))
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeYahoo]:
-    with FakeYahoo() as installed:
-        yield installed
-
-
-@pytest.fixture
-def wall(monkeypatch: pytest.MonkeyPatch) -> Wall:
-    """live.fetch with the injected wall clock and no real backoff waits; records the config it got."""
-    clock = Wall()
-    real_fetch = live.fetch
-
-    def fetch(tickers: Any, **kwargs: Any) -> live.LiveBatch:
-        clock.configs.append(kwargs.get("config"))
-        # The backoff, rate limiter and budget run on a virtual clock that only sleeping moves.
-        kwargs.setdefault("sleep", clock.sleep)
-        kwargs.setdefault("clock", clock.monotonic)
-        kwargs.setdefault("now", clock.time)
-        return real_fetch(tickers, **kwargs)
-
-    monkeypatch.setattr(live, "fetch", fetch)
-    return clock
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     return tmp_path / "s.sqlite"
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    def invoke(*argv: Any) -> Run:
-        code = cli.main([str(a) for a in argv])
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return invoke
 
 
 def fetch_argv(store: Path, *tickers: str, extra: tuple[str, ...] = ()) -> list[str]:
@@ -191,7 +91,7 @@ def fetch_argv(store: Path, *tickers: str, extra: tuple[str, ...] = ()) -> list[
 
 
 def test_fetch_stores_the_recorded_consensus_and_table_reads_it_back(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     fetched = run(*fetch_argv(store, "AAPL", "AMZN", "GOOG"))
     assert fetched.code == 0, fetched.err
@@ -226,12 +126,12 @@ def test_fetch_stores_the_recorded_consensus_and_table_reads_it_back(
     assert int(record["n_analysts"] or -1) == financial["numberOfAnalystOpinions"]
     assert number(record["rating_mean"]) == pytest.approx(financial["recommendationMean"])
     assert record["consensus"] == label(financial["recommendationMean"])
-    quote = json.loads((PAYLOAD_DIR / "2025-quote-AAPL.json").read_text())["body"]["quoteResponse"]["result"][0]
+    quote = payload("2025-quote-AAPL.json")["quoteResponse"]["result"][0]
     assert record["currency"] == quote["currency"]
 
 
 def test_the_fetch_summary_names_every_ticker(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     result = run(*fetch_argv(store, "AAPL", "AMZN", "GOOG"))
     lines = result.out_lines
@@ -254,7 +154,7 @@ def test_the_fetch_summary_names_every_ticker(
 
 
 def test_a_mixed_batch_stores_the_good_names_each_failure_and_exits_zero(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     fake.no_fundamentals("SPY")  # HTTP 404 "No fundamentals data found"
     fake.serve_as("RL", "AAPL")
@@ -285,7 +185,7 @@ def test_a_mixed_batch_stores_the_good_names_each_failure_and_exits_zero(
 
 @pytest.mark.parametrize(("kind", "status"), [("status", 429), ("malformed", 0), ("network", 0)])
 def test_a_failed_fetch_loses_no_earlier_snapshot(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run], kind: Any, status: int
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run], kind: Any, status: int
 ) -> None:
     assert run(*fetch_argv(store, "AAPL", "GOOG")).code == 0
     with Store.open(store) as opened:
@@ -315,7 +215,7 @@ def test_a_failed_fetch_loses_no_earlier_snapshot(
 
 @pytest.mark.parametrize(("kind", "status"), [("status", 429), ("status", 503), ("truncated", 0)])
 def test_when_every_ticker_fails_the_exit_code_is_one(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run], kind: Any, status: int
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run], kind: Any, status: int
 ) -> None:
     for symbol in ("AAPL", "AMZN"):
         fake.fail(symbol, kind, status=status or 429)
@@ -332,7 +232,7 @@ def test_when_every_ticker_fails_the_exit_code_is_one(
 
 
 def test_an_answer_without_coverage_is_not_a_failure(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     fake.no_fundamentals("SPY")
     result = run(*fetch_argv(store, "SPY"))
@@ -380,7 +280,7 @@ STORE_COMMANDS = [
 @pytest.mark.parametrize("argv", STORE_COMMANDS, ids=[" ".join(a[:3]) for a in STORE_COMMANDS])
 def test_a_store_that_is_not_ours_is_refused_untouched(
     fake: FakeYahoo,
-    wall: Wall,
+    wall: VirtualClock,
     tmp_path: Path,
     run: Callable[..., Run],
     spoil: Callable[[Path], None],
@@ -410,7 +310,7 @@ def test_reading_a_store_that_does_not_exist_says_to_fetch_first(
 
 
 def test_the_default_store_follows_the_environment(
-    fake: FakeYahoo, wall: Wall, tmp_path: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, tmp_path: Path, run: Callable[..., Run]
 ) -> None:
     result = run("fetch", "AAPL", "--rate", "0")
     assert result.code == 0
@@ -425,7 +325,7 @@ def test_the_default_store_follows_the_environment(
 
 
 def test_malformed_symbols_are_named_and_the_rest_fetched(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     result = run(*fetch_argv(store, "AAPL", "$AAPL", "aapl"))
     assert result.code == 0
@@ -434,7 +334,7 @@ def test_malformed_symbols_are_named_and_the_rest_fetched(
 
 
 def test_no_usable_symbol_fetches_nothing_and_creates_no_store(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     result = run(*fetch_argv(store, "$AAPL", "WAY-TOO-LONG-SYMBOL"))
     assert result.code == 1
@@ -457,7 +357,12 @@ def test_no_usable_symbol_fetches_nothing_and_creates_no_store(
     ],
 )
 def test_fetch_options_reach_the_live_loader(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run], options: list[str], expected: dict[str, Any]
+    fake: FakeYahoo,
+    wall: VirtualClock,
+    store: Path,
+    run: Callable[..., Run],
+    options: list[str],
+    expected: dict[str, Any],
 ) -> None:
     result = run("fetch", "AAPL", "--store", store, *options)
     assert result.code == 0, result.err
@@ -504,7 +409,7 @@ def test_help_exits_zero(run: Callable[..., Run], command: str) -> None:
 
 
 def test_a_second_fetch_the_same_day_comes_from_the_cache_unless_forced(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     run(*fetch_argv(store, "AAPL"))
     fake.reset_log()
@@ -530,7 +435,7 @@ def test_a_second_fetch_the_same_day_comes_from_the_cache_unless_forced(
 
 
 def test_table_from_live_fetches_then_prints_only_data_on_stdout(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     result = run("table", "AAPL", "GOOG", "--source", "live", "--store", store, "--rate", "0", "--format", "csv")
     assert result.code == 0, result.err
@@ -550,7 +455,7 @@ def test_table_from_live_fetches_then_prints_only_data_on_stdout(
 
 
 def test_live_keeps_showing_the_store_when_the_refresh_fails(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     run(*fetch_argv(store, "AAPL"))
     fake.fail("AAPL", "status", status=429)
@@ -568,7 +473,7 @@ def test_live_keeps_showing_the_store_when_the_refresh_fails(
 
 
 @pytest.fixture
-def two_days(fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]) -> Path:
+def two_days(fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]) -> Path:
     """AAPL fetched on 2021-02-01, GOOG on 2021-02-15 (their 2021 recordings), both on 2025-02-24."""
     for symbol, day in (("AAPL", AAPL_2021), ("GOOG", GOOG_2021)):
         wall.now = day
@@ -700,7 +605,7 @@ def test_changes_for_people(two_days: Path, run: Callable[..., Run]) -> None:
 
 
 def test_one_snapshot_is_named_as_nothing_to_compare(
-    fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
 ) -> None:
     run(*fetch_argv(store, "AAPL"))
     result = run("changes", "AAPL", "--source", "store", "--store", store, "--format", "json")
@@ -708,7 +613,9 @@ def test_one_snapshot_is_named_as_nothing_to_compare(
     assert "ratings: AAPL: one snapshot only, nothing to compare it with yet" in result.err_lines
 
 
-def test_changes_csv_cannot_carry_formulas(fake: FakeYahoo, wall: Wall, store: Path, run: Callable[..., Run]) -> None:
+def test_changes_csv_cannot_carry_formulas(
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run]
+) -> None:
     # Test input, not market data: AAPL's 2025 responses under EVIL, plus one action whose texts
     # are spreadsheet formulas, graded between the two fetches.
     fake.serve_as("EVIL", "AAPL")

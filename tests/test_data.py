@@ -20,11 +20,6 @@ DATA = data_module.PROJECT_ROOT / "data"
 MANIFEST = json.loads((DATA / "manifest.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def bundle() -> Dataset:
-    return load_bundle()
-
-
 @pytest.mark.parametrize(
     ("name", "schema"),
     [

@@ -22,9 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ratings import charts, export
-from ratings.data import Dataset, load_bundle
+from ratings.data import Dataset
 from ratings.schema import CSV_COLUMNS
-from ratings.tickers import WATCHLIST
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -33,16 +32,6 @@ needs_chrome = pytest.mark.skipif(
     export.find_chrome() is None,
     reason="no Chrome/Chromium found (install it, e.g. `apt install chromium`, or set BROWSER_PATH)",
 )
-
-
-@pytest.fixture(scope="module")
-def bundle() -> Dataset:
-    return load_bundle()
-
-
-@pytest.fixture(scope="module")
-def watchlist_table(bundle: Dataset) -> pd.DataFrame:
-    return bundle.table(list(WATCHLIST))
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The live Yahoo loader (ratings/live.py), offline, through yfinance's own parsing.
 
 Every request goes to ``tests/fake_yahoo.py``, which answers from the recorded responses in
-``tests/payloads/yahoo/``. Expected values are read from those files here (``payload()``), never
+``tests/payloads/yahoo/``. Expected values are read from those files (``recordings.py``), never
 copied from the loader's output. Backoff and budget run on an injected clock, so nothing waits.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,72 +20,21 @@ import platformdirs
 import pytest
 import yfinance as yf
 from curl_cffi import requests as curl_requests
-from fake_yahoo import PAYLOAD_DIR, FakeYahoo, NetworkBlocked
+from fake_yahoo import FakeYahoo, NetworkBlocked
+from helpers import VirtualClock
+from recordings import TARGET_KEYS, TREND_KEYS, current_counts, module, payload
 
 from ratings import live, paths
 from ratings.live import NAMES, LiveBatch, LiveConfig, LiveResult
-from ratings.schema import COUNT_COLUMNS, PRICES, SNAPSHOTS, TARGET_COLUMNS, TREND, UPGRADES, validate
+from ratings.schema import COUNT_COLUMNS, PRICES, SNAPSHOTS, TREND, UPGRADES, validate
 
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")  # inside yfinance 1.7
 
-TREND_KEYS = dict(zip(COUNT_COLUMNS, ("strongBuy", "buy", "hold", "sell", "strongSell"), strict=True))
-TARGET_KEYS = dict(
-    zip(TARGET_COLUMNS, ("targetMeanPrice", "targetMedianPrice", "targetLowPrice", "targetHighPrice"), strict=True)
-)
 LABELS = {"strong_buy": "Strong Buy", "buy": "Buy", "hold": "Hold", "underperform": "Sell", "sell": "Strong Sell"}
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading the recorded responses (the expected values) and helpers
-
-
-def payload(name: str) -> dict[str, Any]:
-    return json.loads((PAYLOAD_DIR / name).read_text(encoding="utf-8"))["body"]
-
-
-def module(symbol: str, name: str) -> dict[str, Any]:
-    return payload(f"2025-quoteSummary-{name}-{symbol}.json")["quoteSummary"]["result"][0][name]
-
-
-def current_trend(symbol: str) -> dict[str, int]:
-    (row,) = [r for r in module(symbol, "recommendationTrend")["trend"] if r["period"] == "0m"]
-    return {ours: row[theirs] for ours, theirs in TREND_KEYS.items()}
-
-
-class VirtualClock:
-    """A clock that only moves when something sleeps on it; records every sleep."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def time(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += max(0.0, seconds)
-
-
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(folder))
-    return folder
-
-
-@pytest.fixture
-def fake(cache_dir: Path) -> Iterator[FakeYahoo]:
-    with FakeYahoo() as installed:
-        yield installed
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
+# Helpers (the expected values are read from the recorded responses: recordings.py)
 
 
 def config(**overrides: Any) -> LiveConfig:
@@ -102,7 +50,7 @@ def config(**overrides: Any) -> LiveConfig:
 
 def fetch(tickers: list[str], clock: VirtualClock, **overrides: Any) -> LiveBatch:
     refresh = overrides.pop("refresh", False)
-    return live.fetch(tickers, config=config(**overrides), refresh=refresh, clock=clock.time, sleep=clock.sleep)
+    return live.fetch(tickers, config=config(**overrides), refresh=refresh, clock=clock.monotonic, sleep=clock.sleep)
 
 
 def row(frame: pd.DataFrame, ticker: str) -> pd.Series:
@@ -165,7 +113,7 @@ def test_a_covered_ticker_matches_its_recorded_responses(fake: FakeYahoo, clock:
     assert snapshot["n_analysts"] == financial["numberOfAnalystOpinions"]
     assert snapshot["rating_mean"] == pytest.approx(financial["recommendationMean"])
     assert snapshot["source_label"] == LABELS[financial["recommendationKey"]]
-    assert {c: snapshot[c] for c in COUNT_COLUMNS} == current_trend(symbol)
+    assert {c: snapshot[c] for c in COUNT_COLUMNS} == current_counts(symbol)
     assert (snapshot["source"], snapshot["source_id"]) == ("Yahoo Finance", "yfinance")
 
     observed = datetime.strptime(snapshot["observed_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
@@ -470,7 +418,7 @@ def test_a_mixed_batch_keeps_the_good_and_names_each_failure(fake: FakeYahoo, cl
     batch = live.fetch(
         tickers,
         config=config(max_workers=4),
-        clock=clock.time,
+        clock=clock.monotonic,
         sleep=clock.sleep,
         on_progress=lambda done, total, r: progress.append((done, total, r.ticker, threading.get_ident())),
     )
@@ -501,7 +449,7 @@ def test_a_mixed_batch_keeps_the_good_and_names_each_failure(fake: FakeYahoo, cl
         financial = module("AAPL", "financialData")
         assert row(batch.snapshots, ticker)["target_high"] == pytest.approx(financial["targetHighPrice"])
     for ticker in ("AMZN", "GOOG"):
-        assert {c: row(batch.snapshots, ticker)[c] for c in COUNT_COLUMNS} == current_trend(ticker)
+        assert {c: row(batch.snapshots, ticker)[c] for c in COUNT_COLUMNS} == current_counts(ticker)
     assert row(batch.snapshots, "PENCE.L")["currency"] == "GBp"
     assert batch.summary() == "7 fetched, 2 without analyst coverage, 5 failed"
     # Progress: once per ticker, counting up, always on the calling thread.
@@ -543,7 +491,7 @@ def test_rate_limit_uses_the_injected_clock(fake: FakeYahoo, clock: VirtualClock
     fetch(["AAPL"], clock, requests_per_second=2.0)
     requests = len(fake.log)
     # Nothing else moves the virtual clock: it advanced exactly by the limiter's waits.
-    assert clock.now == pytest.approx((requests - 1) / 2.0)
+    assert clock.monotonic() == pytest.approx((requests - 1) / 2.0)
     assert all(s == pytest.approx(0.5) for s in clock.sleeps)
 
 
@@ -570,7 +518,7 @@ def test_time_budget_cuts_backoff_short(fake: FakeYahoo, clock: VirtualClock) ->
     result = fetch(["RL"], clock, budget_s=2.5, backoff_base_s=2.0, backoff_cap_s=2.0).result("RL")
     assert result.status == "failed"
     assert result.reason == "time budget exhausted (last error: rate limited by Yahoo (HTTP 429))"
-    assert clock.now <= 2.5
+    assert clock.monotonic() <= 2.5
 
 
 def test_time_budget_in_real_time(cache_dir: Path) -> None:
@@ -755,7 +703,7 @@ def test_duplicates_and_case_are_folded(fake: FakeYahoo, clock: VirtualClock) ->
 
 
 def test_a_single_string_is_one_ticker(fake: FakeYahoo, clock: VirtualClock) -> None:
-    batch = live.fetch("AAPL", config=config(), clock=clock.time, sleep=clock.sleep)
+    batch = live.fetch("AAPL", config=config(), clock=clock.monotonic, sleep=clock.sleep)
     assert [r.ticker for r in batch.results] == ["AAPL"]
 
 

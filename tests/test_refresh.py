@@ -1,44 +1,32 @@
 """One refresh = a live fetch + one store transaction + a fetch log (ratings/refresh.py), offline.
 
 Every request goes to ``tests/fake_yahoo.py`` (recorded Yahoo responses, yfinance's own parsing).
-``live.fetch`` is wrapped so nothing really sleeps and the wall clock is injected: fetches "on
-2021-02-01" and "on 2025-02-24" serve the 2021 and 2025 recordings of the same ticker. Expected
-values are read from the payload files.
+``live.fetch`` is wrapped (the ``wall`` fixture) so nothing really sleeps and the wall clock is
+injected: fetches "on 2021-02-01" and "on 2025-02-24" serve the 2021 and 2025 recordings of the same
+ticker. Expected values are read from the payload files (``recordings.py``).
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from fake_yahoo import PAYLOAD_DIR, FakeYahoo
+from fake_yahoo import FakeYahoo
+from helpers import VirtualClock
+from recordings import AAPL_2021, DAY_2025, TARGET_KEYS, TREND_KEYS, current_counts, module
 
-from ratings import live, paths
 from ratings import store as store_module
 from ratings.live import LiveConfig
 from ratings.refresh import refresh
-from ratings.schema import COUNT_COLUMNS, TARGET_COLUMNS
+from ratings.schema import COUNT_COLUMNS
 from ratings.store import Store, StoreError
 
-TREND_KEYS = dict(zip(COUNT_COLUMNS, ("strongBuy", "buy", "hold", "sell", "strongSell"), strict=True))
-TARGET_KEYS = dict(
-    zip(TARGET_COLUMNS, ("targetMeanPrice", "targetMedianPrice", "targetLowPrice", "targetHighPrice"), strict=True)
-)
-DAY_2021 = datetime(2021, 2, 1, 5, 15, 0, tzinfo=UTC)  # when the 2021 AAPL responses were recorded
-DAY_2025 = datetime(2025, 2, 24, 9, 35, 5, tzinfo=UTC)  # when the 2025 ones were
 CONFIG = LiveConfig(requests_per_second=None, max_attempts=3, backoff_base_s=0.5, backoff_cap_s=2.0)
-
-
-def module(symbol: str, name: str, year: str = "2025") -> dict[str, Any]:
-    body = json.loads((PAYLOAD_DIR / f"{year}-quoteSummary-{name}-{symbol}.json").read_text(encoding="utf-8"))["body"]
-    return body["quoteSummary"]["result"][0][name]
 
 
 def recorded_trend_rows(symbol: str, year: str = "2025") -> int:
@@ -52,53 +40,6 @@ def recorded_upgrades(symbol: str, year: str = "2025") -> int:
     return len(
         {(r["epochGradeDate"], r["firm"], r["action"]) for r in rows if r["firm"].strip() and r["action"].strip()}
     )
-
-
-@dataclass
-class Wall:
-    """The wall clock handed to live.fetch, and a sleep that only records."""
-
-    now: datetime = DAY_2025
-    sleeps: list[float] = field(default_factory=list)
-
-    def time(self) -> datetime:
-        return self.now
-
-    def monotonic(self) -> float:
-        return sum(self.sleeps)  # time only passes when something sleeps
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(max(0.0, seconds))
-
-
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv(paths.CACHE_DIR_ENV, str(folder))
-    return folder
-
-
-@pytest.fixture
-def fake(cache_dir: Path) -> Iterator[FakeYahoo]:
-    with FakeYahoo() as installed:
-        yield installed
-
-
-@pytest.fixture
-def wall(monkeypatch: pytest.MonkeyPatch) -> Wall:
-    """live.fetch (as refresh calls it) with the injected wall clock and no real backoff waits."""
-    clock = Wall()
-    real_fetch = live.fetch
-
-    def fetch(tickers: Any, **kwargs: Any) -> live.LiveBatch:
-        # The backoff, rate limiter and budget run on a virtual clock that only sleeping moves.
-        kwargs.setdefault("sleep", clock.sleep)
-        kwargs.setdefault("clock", clock.monotonic)
-        kwargs.setdefault("now", clock.time)
-        return real_fetch(tickers, **kwargs)
-
-    monkeypatch.setattr(live, "fetch", fetch)
-    return clock
 
 
 @pytest.fixture
@@ -115,7 +56,7 @@ def run(tickers: list[str], store_path: Path, *, force: bool = False) -> Any:
 
 
 def test_a_refresh_writes_snapshots_trend_upgrades_and_its_log_in_one_transaction(
-    fake: FakeYahoo, wall: Wall, store_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes: list[dict[str, Any]] = []
     real_write = Store.write_batch
@@ -142,17 +83,14 @@ def test_a_refresh_writes_snapshots_trend_upgrades_and_its_log_in_one_transactio
             financial = module(symbol, "financialData")
             for column, key in TARGET_KEYS.items():
                 assert snapshots.loc[symbol, column] == pytest.approx(financial[key])
-            (current,) = [r for r in module(symbol, "recommendationTrend")["trend"] if r["period"] == "0m"]
-            assert {c: snapshots.loc[symbol, c] for c in COUNT_COLUMNS} == {
-                c: current[k] for c, k in TREND_KEYS.items()
-            }
+            assert {c: snapshots.loc[symbol, c] for c in COUNT_COLUMNS} == current_counts(symbol)
             assert snapshots.loc[symbol, "observed_at"] == DAY_2025.strftime("%Y-%m-%dT%H:%M:%SZ")
         assert len(store.trend()) == written.trend.inserted
         assert len(store.upgrades()) == written.upgrades.inserted
 
 
 def test_a_failure_while_writing_leaves_the_store_as_it_was(
-    fake: FakeYahoo, wall: Wall, store_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run(["GOOG"], store_path)
     with Store.open(store_path) as store:
@@ -172,7 +110,7 @@ def test_a_failure_while_writing_leaves_the_store_as_it_was(
         assert store.fetch_log() == log_before
 
 
-def test_failures_are_logged_with_their_reasons(fake: FakeYahoo, wall: Wall, store_path: Path) -> None:
+def test_failures_are_logged_with_their_reasons(fake: FakeYahoo, wall: VirtualClock, store_path: Path) -> None:
     fake.no_fundamentals("SPY")
     fake.serve_as("RL", "AAPL")
     fake.fail("RL", "status", status=429)
@@ -197,7 +135,7 @@ def test_failures_are_logged_with_their_reasons(fake: FakeYahoo, wall: Wall, sto
     ("kind", "status"), [("status", 429), ("status", 503), ("network", 0), ("malformed", 0), ("truncated", 0)]
 )
 def test_when_everything_fails_no_snapshot_is_written_but_the_attempt_is_logged(
-    fake: FakeYahoo, wall: Wall, store_path: Path, kind: Any, status: int
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path, kind: Any, status: int
 ) -> None:
     for symbol in ("AAPL", "GOOG"):
         fake.fail(symbol, kind, status=status or 429)
@@ -211,7 +149,7 @@ def test_when_everything_fails_no_snapshot_is_written_but_the_attempt_is_logged(
         assert dict(entry.reasons) == outcome.failures
 
 
-def test_an_answer_without_coverage_counts_as_fetched(fake: FakeYahoo, wall: Wall, store_path: Path) -> None:
+def test_an_answer_without_coverage_counts_as_fetched(fake: FakeYahoo, wall: VirtualClock, store_path: Path) -> None:
     fake.no_fundamentals("SPY")
     outcome = run(["SPY"], store_path)
     assert outcome.anything_fetched and outcome.written is not None and outcome.failures == {}
@@ -222,7 +160,9 @@ def test_an_answer_without_coverage_counts_as_fetched(fake: FakeYahoo, wall: Wal
 
 
 @pytest.mark.parametrize("kind", ["status", "malformed", "network"])
-def test_a_failed_refresh_loses_no_earlier_snapshot(fake: FakeYahoo, wall: Wall, store_path: Path, kind: Any) -> None:
+def test_a_failed_refresh_loses_no_earlier_snapshot(
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path, kind: Any
+) -> None:
     run(["AAPL", "GOOG"], store_path)
     with Store.open(store_path) as store:
         kept = {name: getattr(store, name)() for name in ("snapshots", "trend", "upgrades", "prices", "history")}
@@ -268,7 +208,7 @@ def _a_directory(path: Path) -> None:
 
 @pytest.mark.parametrize("spoil", [_not_sqlite, _foreign_sqlite, _truncated_store, _a_directory])
 def test_a_bad_store_is_refused_before_any_request(
-    fake: FakeYahoo, wall: Wall, tmp_path: Path, spoil: Callable[[Path], None]
+    fake: FakeYahoo, wall: VirtualClock, tmp_path: Path, spoil: Callable[[Path], None]
 ) -> None:
     path = tmp_path / "ratings.sqlite"
     spoil(path)
@@ -281,7 +221,7 @@ def test_a_bad_store_is_refused_before_any_request(
 
 
 def test_the_store_is_opened_before_the_first_request(
-    fake: FakeYahoo, wall: Wall, store_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     requests_seen_at_open: list[int] = []
     real_init = Store.__init__
@@ -300,8 +240,8 @@ def test_the_store_is_opened_before_the_first_request(
 # Two days, with real recordings of each
 
 
-def test_two_days_are_two_snapshots_in_the_history(fake: FakeYahoo, wall: Wall, store_path: Path) -> None:
-    wall.now = DAY_2021
+def test_two_days_are_two_snapshots_in_the_history(fake: FakeYahoo, wall: VirtualClock, store_path: Path) -> None:
+    wall.now = AAPL_2021
     fake.recorded_in("2021", "AAPL")
     first = run(["AAPL"], store_path)
     wall.now = DAY_2025
@@ -340,7 +280,7 @@ def test_two_days_are_two_snapshots_in_the_history(fake: FakeYahoo, wall: Wall, 
     ],
 )
 def test_the_result_cache_ages_on_the_injected_wall_clock(
-    fake: FakeYahoo, wall: Wall, store_path: Path, later: timedelta, cached: bool
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path, later: timedelta, cached: bool
 ) -> None:
     run(["AAPL"], store_path)
     fake.reset_log()
@@ -353,8 +293,8 @@ def test_the_result_cache_ages_on_the_injected_wall_clock(
     assert result.observed_at == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_a_naive_wall_clock_is_taken_as_utc(fake: FakeYahoo, store_path: Path, wall: Wall) -> None:
-    wall.now = DAY_2021.replace(tzinfo=None)
+def test_a_naive_wall_clock_is_taken_as_utc(fake: FakeYahoo, store_path: Path, wall: VirtualClock) -> None:
+    wall.now = AAPL_2021.replace(tzinfo=None)
     fake.recorded_in("2021", "AAPL")
     result = run(["AAPL"], store_path).batch.result("AAPL")
-    assert result.observed_at == DAY_2021.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert result.observed_at == AAPL_2021.strftime("%Y-%m-%dT%H:%M:%SZ")
