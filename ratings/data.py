@@ -100,12 +100,19 @@ class Dataset:
 KINDS: tuple[str, ...] = ("bundle", "store", "live")
 
 
-def load(kind: str = "bundle", *, store_path: Path | None = None, data_directory: Path | None = None) -> Dataset:
+def load(
+    kind: str = "bundle",
+    *,
+    store_path: Path | None = None,
+    data_directory: Path | None = None,
+    reference_universe: pd.DataFrame | None = None,
+) -> Dataset:
     """One entry point for every source (vizro-style): ``bundle``, ``store`` or ``live``.
 
     ``store`` and ``live`` read the local store (a live view is the store after a refresh, see
     :mod:`ratings.refresh`); their names and sectors are completed from the bundle's universe,
-    which also knows S&P 500 membership.
+    which also knows S&P 500 membership (pass `reference_universe` when the bundle is already
+    loaded, so it is not read again).
     """
     if kind == "bundle":
         return load_bundle(data_directory)
@@ -114,10 +121,12 @@ def load(kind: str = "bundle", *, store_path: Path | None = None, data_directory
     from .store import load_store  # the store imports this module
 
     stored = load_store(store_path)
-    try:
-        reference = load_bundle(data_directory).universe
-    except DataError:
-        reference = UNIVERSE.empty()
+    reference = reference_universe
+    if reference is None:
+        try:
+            reference = load_bundle(data_directory).universe
+        except DataError:
+            reference = UNIVERSE.empty()
     return replace(stored, universe=merge_universe(stored.universe, reference), kind=kind)
 
 

@@ -24,7 +24,7 @@ import streamlit as st
 
 from . import changes as changes_module
 from . import live
-from .data import KINDS, Dataset, data_dir, load, load_bundle
+from .data import KINDS, DataError, Dataset, data_dir, load, load_bundle
 from .paths import default_store_path
 from .refresh import RefreshOutcome
 from .refresh import refresh as refresh_store
@@ -84,7 +84,11 @@ def _bundle(directory: str) -> Dataset:
 @st.cache_resource(show_spinner="Reading the local store…", max_entries=8)
 def _stored(kind: str, location: str, version: FileVersion) -> Dataset:
     # `version` is only part of the key: a new version of the file is a new entry.
-    return load(kind, store_path=Path(location))
+    try:
+        names = _bundle(str(data_dir())).universe  # already cached: do not read the bundle again
+    except DataError:
+        names = None
+    return load(kind, store_path=Path(location), reference_universe=names)
 
 
 def _load(src: Source) -> Dataset:
