@@ -30,9 +30,17 @@ def snapshot_days(history: pd.DataFrame) -> list[date]:
 
 def shared_since() -> date | None:
     """The day of a shared link (``?since=2026-06-29``), if it is one."""
+    shared = st.query_params.get(SINCE_PARAM)
+    if not shared:
+        return None
     try:
-        return date.fromisoformat(st.query_params.get(SINCE_PARAM) or "")
+        return date.fromisoformat(shared)
     except ValueError:
+        st.warning(
+            f"The link's since={ui.md(shared[:40])} is not a day (YYYY-MM-DD): comparing with each "
+            "ticker's previous snapshot instead.",
+            icon=":material/warning:",
+        )
         return None
 
 

@@ -507,6 +507,17 @@ def test_changes_with_the_bundle_since_june_29_show_f_raise_and_tsla_cut(store_p
     assert any(getattr(b, "label", None) == "CSV" for b in at.get("download_button"))
 
 
+@pytest.mark.parametrize("since", ["not-a-date", "2026-13-45", "=1+1<b>"])
+def test_a_link_with_a_bad_since_day_says_so_and_compares_with_the_previous_snapshot(
+    store_path: Path, since: str
+) -> None:
+    at = changes_page({"since": since})
+    assert not at.exception
+    assert at.radio(key="changes_mode").value == "previous"
+    assert any("is not a day" in t for t in texts(at, "warning")), texts(at, "warning")
+    assert "since" not in at.query_params
+
+
 def test_changes_with_the_bundle_against_the_previous_snapshot(store_path: Path) -> None:
     at = changes_page({})
     assert at.radio(key="changes_mode").value == "previous"
