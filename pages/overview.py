@@ -38,13 +38,18 @@ def main() -> None:
     as_of = bundle_as_of(table)
 
     shown = display_table(table)
-    # Source and date beside the figures they qualify, upside within the first screen width.
-    first = ["Ticker", "Name", "Source", "As of", "Consensus", "Analysts", "Price", "Mean target", "Upside"]
+    # The figures an investor compares first, then their source and date, within one screen width;
+    # the ticker stays in view while the rest scrolls.
+    first = ["Ticker", "Name", "Consensus", "Analysts", "Price", "Mean target", "Upside", "Source", "As of"]
     st.dataframe(
         shown,
         hide_index=True,
         column_order=[*first, *(c for c in shown.columns if c not in first)],
-        column_config={"Name": st.column_config.TextColumn(width=150)},
+        column_config={
+            "Ticker": st.column_config.TextColumn(width=75, pinned=True),
+            "Name": st.column_config.TextColumn(width=140),
+            "Price": st.column_config.TextColumn(width=95),  # HK$1,234.50 whole
+        },
         height=ui.table_height(len(shown)),
     )
     ui.csv_button(ui.consensus_csv(table), kind="consensus", tickers=parsed.valid, as_of=as_of, key="overview")

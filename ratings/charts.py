@@ -509,7 +509,8 @@ def price_target_chart(
 
     if x_dates:
         first, last = min(x_dates), max(x_dates)
-        pad = max((last - first) * 0.1, pd.Timedelta(days=20))
+        # Room right of the last marker for its "Highest $20.00" label at a page's chart width.
+        pad = max((last - first) * 0.18, pd.Timedelta(days=20))
         fig.update_xaxes(range=[first - pd.Timedelta(days=5), last + pad])
     fig.update_xaxes(type="date", title_text=None, visible=bool(fig.data))  # no empty dates axis
     fig.update_yaxes(
