@@ -104,7 +104,13 @@ def main() -> None:
     moved = st_cache.changes(tuple(with_history), since.isoformat() if isinstance(since, date) else None, ui.source())
     baseline = f"since {since.isoformat()}" if isinstance(since, date) else "since each ticker's previous snapshot"
     if moved.empty:
-        st.info(f"Nothing moved for {ui.md_list(with_history)} {ui.md(baseline)}.", icon=":material/info:")
+        hint = ""
+        if since is None and len(days) > 2:
+            # The latest two snapshots can agree while earlier ones differ: point at the longer view.
+            hint = (
+                f" The snapshots go back to {days[0].isoformat()}: choose *{MODES['day']}* to look further back."
+            )
+        st.info(f"Nothing moved for {ui.md_list(with_history)} {ui.md(baseline)}.{hint}", icon=":material/info:")
     else:
         shown = changes_table(moved)
         st.dataframe(shown, hide_index=True, height=ui.table_height(len(shown)))

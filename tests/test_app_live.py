@@ -522,7 +522,12 @@ def test_changes_with_the_bundle_against_the_previous_snapshot(store_path: Path)
     at = changes_page({})
     assert at.radio(key="changes_mode").value == "previous"
     assert "since" not in at.query_params
-    assert any(t.startswith("Nothing moved") for t in texts(at, "info")), texts(at, "info")
+    nothing = [t for t in texts(at, "info") if t.startswith("Nothing moved")]
+    assert nothing, texts(at, "info")
+    # ...and it points at the longer view, from the first bundled snapshot day.
+    history = load_bundle().history
+    first_day = str(history.loc[history["ticker"].isin(["F", "TSLA", "NVDA"]), "observed_at"].min())[:10]
+    assert f"go back to {first_day}" in nothing[0]
     assert not at.dataframe
 
 
