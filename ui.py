@@ -297,9 +297,7 @@ def run_refresh(tickers: list[str]) -> None:
     bar.progress(1.0, text=md(f"Refreshed {total} tickers at {utc_minute(outcome.finished_at)}: {summary}."))
     if outcome.batch.no_coverage:
         st.info(
-            "No analyst coverage on Yahoo: "
-            + "; ".join(md(r.describe()) for r in outcome.batch.no_coverage)
-            + ".",
+            "No analyst coverage on Yahoo: " + "; ".join(md(r.describe()) for r in outcome.batch.no_coverage) + ".",
             icon=":material/info:",
         )
 

@@ -107,9 +107,7 @@ def main() -> None:
         hint = ""
         if since is None and len(days) > 2:
             # The latest two snapshots can agree while earlier ones differ: point at the longer view.
-            hint = (
-                f" The snapshots go back to {days[0].isoformat()}: choose *{MODES['day']}* to look further back."
-            )
+            hint = f" The snapshots go back to {days[0].isoformat()}: choose *{MODES['day']}* to look further back."
         st.info(f"Nothing moved for {ui.md_list(with_history)} {ui.md(baseline)}.{hint}", icon=":material/info:")
     else:
         shown = changes_table(moved)

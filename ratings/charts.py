@@ -34,9 +34,7 @@ CAPTION_NAME = "source_caption"  # name of the caption annotation, so callers an
 #: Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 SOURCE_COLORS: dict[str, str] = {"Yahoo Finance": "#0072B2", "TipRanks": "#D55E00", "finviz": "#009E73"}
 _SPARE_COLORS = ("#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-LABEL_COLORS: dict[str, str] = dict(
-    zip(LABELS, ("#1a7f37", "#7cc47f", "#e3c565", "#f08a3c", "#c0392b"), strict=True)
-)
+LABEL_COLORS: dict[str, str] = dict(zip(LABELS, ("#1a7f37", "#7cc47f", "#e3c565", "#f08a3c", "#c0392b"), strict=True))
 NO_LABEL = "No rating"
 NO_LABEL_COLOR = "#9a9a9a"
 
@@ -410,9 +408,7 @@ def price_target_chart(
     rows = _table(table)
     rows = rows[(rows["ticker"] == ticker).fillna(False) & rows["source"].notna()]
     price_currency = closes["currency"].dropna().iloc[0] if closes["currency"].notna().any() else None
-    currency = price_currency or (
-        rows["currency"].dropna().iloc[0] if rows["currency"].notna().any() else None
-    )
+    currency = price_currency or (rows["currency"].dropna().iloc[0] if rows["currency"].notna().any() else None)
 
     fig = go.Figure()
     notes: list[str] = []
@@ -436,9 +432,7 @@ def price_target_chart(
         # Targets in another currency than the closes cannot share the price axis.
         other = targeted["currency"].notna() & (targeted["currency"] != price_currency)
         for source, cur in targeted.loc[other, ["source", "currency"]].astype(str).itertuples(index=False):
-            notes.append(
-                f"{escape(source)} targets are in {escape(cur)}, not drawn against {escape(price_currency)}"
-            )
+            notes.append(f"{escape(source)} targets are in {escape(cur)}, not drawn against {escape(price_currency)}")
         targeted = targeted[~other.fillna(False)]
 
     day_precise = _day_mask(targeted["as_of"])
@@ -473,9 +467,7 @@ def price_target_chart(
         as_of = row["as_of"] if isinstance(row["as_of"], str) and row["as_of"] else None
         span = (min(x_dates), max(x_dates)) if x_dates else _period(as_of)
         if span is None:
-            notes.append(
-                f"{escape(row['source'])} mean target {escape(money(row['target_mean'], currency))}: no date"
-            )
+            notes.append(f"{escape(row['source'])} mean target {escape(money(row['target_mean'], currency))}: no date")
             continue
         start, end = span
         when = f"{escape(as_of)}, no day given" if as_of else "no date given"
@@ -557,9 +549,7 @@ def _add_target_markers(fig: go.Figure, row: Mapping[Any, Any], color: str) -> N
                 symbol=[symbol for _, _, symbol in kinds],
                 line=dict(color="white", width=1),
             ),
-            text=[
-                f"{label.split()[0]} {escape(money(row[f'target_{k}'], currency))}" for k, label, _ in kinds
-            ],
+            text=[f"{label.split()[0]} {escape(money(row[f'target_{k}'], currency))}" for k, label, _ in kinds],
             textposition="middle right",
             textfont=dict(color=color, size=11),
             customdata=[k for k, _, _ in kinds],
@@ -620,8 +610,7 @@ def rating_breakdown_chart(table: pd.DataFrame) -> go.Figure:
     tickers = _ticker_order(rows["ticker"]) or _ticker_order(_table(table)["ticker"])
     several = len(tickers) > 1
     rows["label"] = [
-        (f"{escape(r['ticker'])} · " if several else "")
-        + f"{escape(r['source'])}<br>{escape(dated(r['as_of']))}"
+        (f"{escape(r['ticker'])} · " if several else "") + f"{escape(r['source'])}<br>{escape(dated(r['as_of']))}"
         for r in rows.to_dict("records")
     ]
     counted = rows[rows[list(COUNT_COLUMNS)].notna().any(axis=1)]
@@ -635,8 +624,7 @@ def rating_breakdown_chart(table: pd.DataFrame) -> go.Figure:
         row_heights=[sizes[p] + 0.6 for p in panels],
         vertical_spacing=0.22 if len(panels) > 1 else 0.1,
         subplot_titles=[
-            {"counts": "Analyst ratings, by count", "scale": "Mean rating on the 1–5 scale"}[p]
-            for p in panels
+            {"counts": "Analyst ratings, by count", "scale": "Mean rating on the 1–5 scale"}[p] for p in panels
         ],
     )
     for annotation in fig.layout.annotations:
@@ -715,9 +703,7 @@ def rating_breakdown_chart(table: pd.DataFrame) -> go.Figure:
                     for c, m in zip(rated["consensus"].astype(object), rated["rating_mean"], strict=True)
                 ],
                 textposition="top center",
-                customdata=[
-                    "computed from the counts" if b == "counts" else "as the source reports it" for b in basis
-                ],
+                customdata=["computed from the counts" if b == "counts" else "as the source reports it" for b in basis],
                 hovertemplate="%{y}<br>mean rating %{x:.2f} (%{customdata})<extra></extra>",
                 name="Mean rating",
                 showlegend=False,
@@ -746,9 +732,7 @@ def rating_breakdown_chart(table: pd.DataFrame) -> go.Figure:
         col=1,
     )
     # Reversed category axis with room above the first row for the band labels.
-    fig.update_yaxes(
-        range=[max(len(rated), 1) - 0.5, -1.1], showticklabels=not rated.empty, row=scale_row, col=1
-    )
+    fig.update_yaxes(range=[max(len(rated), 1) - 0.5, -1.1], showticklabels=not rated.empty, row=scale_row, col=1)
     if not several and tickers:
         name = _table(table)["name"].dropna()
         heading = (
@@ -832,10 +816,7 @@ def top_bottom_chart(table: pd.DataFrame, *, n: int = 10, metric: str = "upside_
                         _escaped(group["name"]),
                         _escaped(group["source"]),
                         [escape(dated(v)) for v in group["as_of"]],
-                        [
-                            escape(c) if isinstance(c, str) else NO_LABEL
-                            for c in group["consensus"].astype(object)
-                        ],
+                        [escape(c) if isinstance(c, str) else NO_LABEL for c in group["consensus"].astype(object)],
                     ]
                 )
                 if len(group)
@@ -970,9 +951,7 @@ def upside_scatter(
     fig.update_xaxes(title_text=escape(_metric_title(x)), tickformat=".0%" if fraction_x else ",")
     fig.update_yaxes(title_text="Implied upside (mean target / price − 1)", tickformat="+.0%")
     left_out = len(rows) - len(shown)
-    subtitle = f"{len(shown):,} rows" + (
-        f"; {left_out:,} without an upside or this value left out" if left_out else ""
-    )
+    subtitle = f"{len(shown):,} rows" + (f"; {left_out:,} without an upside or this value left out" if left_out else "")
     return _finish(
         fig,
         title=f"Implied upside against {escape(_metric_title(x).lower())}",

@@ -428,9 +428,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     symbols = fetchable_tickers(args.tickers)
     if not symbols:
         raise CommandError("no ticker to fetch", EXIT_NOTHING_SHOWN)
-    outcome = fetch_into_store(
-        symbols, args, store_path_of(args), summary=lambda line: _write(line + "\n", sys.stdout)
-    )
+    outcome = fetch_into_store(symbols, args, store_path_of(args), summary=lambda line: _write(line + "\n", sys.stdout))
     if not outcome.anything_fetched:
         raise CommandError("nothing was fetched: every ticker failed (the store keeps what it had)")
     return EXIT_OK
@@ -575,9 +573,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _export_files(
-    dataset: Dataset, tickers: list[str], table: pd.DataFrame, out: Path, fmt: str
-) -> list[Path]:
+def _export_files(dataset: Dataset, tickers: list[str], table: pd.DataFrame, out: Path, fmt: str) -> list[Path]:
     """Write the CSV, or the upside chart and one price-and-targets chart per ticker; the paths written."""
     from .export import bundle_as_of, contract_frame, export_filename, write_csv, write_figure
 

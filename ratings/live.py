@@ -211,8 +211,7 @@ class LiveBatch:
 
     def summary(self) -> str:
         return (
-            f"{len(self.fetched)} fetched, {len(self.no_coverage)} without analyst coverage, "
-            f"{len(self.failed)} failed"
+            f"{len(self.fetched)} fetched, {len(self.no_coverage)} without analyst coverage, {len(self.failed)} failed"
         )
 
 

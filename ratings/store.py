@@ -567,9 +567,7 @@ class Store:
             columns = [d[0] for d in cursor.description]
         return pd.DataFrame.from_records(rows, columns=columns)
 
-    def _read(
-        self, sql: str, params: Sequence[Any], schema: Schema, *, keep_extra: bool = False
-    ) -> pd.DataFrame:
+    def _read(self, sql: str, params: Sequence[Any], schema: Schema, *, keep_extra: bool = False) -> pd.DataFrame:
         frame = conform(self._query(sql, params), schema, keep_extra=keep_extra)
         validate(frame, schema)
         return frame
@@ -626,9 +624,7 @@ class Store:
                 summary = WriteSummary(
                     snapshots=self._insert(_INSERT_SNAPSHOTS, _rows(snaps, _SNAPSHOT_COLUMNS)),
                     trend=self._insert(_INSERT_TREND, _rows(trends, _TREND_COLUMNS)),
-                    upgrades=self._insert(
-                        _INSERT_UPGRADES, [(*row, stamp) for row in _rows(grades, _UPGRADE_COLUMNS)]
-                    ),
+                    upgrades=self._insert(_INSERT_UPGRADES, [(*row, stamp) for row in _rows(grades, _UPGRADE_COLUMNS)]),
                     prices=self._write_prices(closes, stamp),
                     names=self._write_names(named, stamp),
                     log_id=self._write_log(log) if log is not None else None,
@@ -836,9 +832,7 @@ def _prepare_log(entry: FetchLogEntry) -> FetchLogEntry:
     )
 
 
-def _default_fetched_at(
-    given: object, snaps: pd.DataFrame, trends: pd.DataFrame, log: FetchLogEntry | None
-) -> str:
+def _default_fetched_at(given: object, snaps: pd.DataFrame, trends: pd.DataFrame, log: FetchLogEntry | None) -> str:
     if given is not None:
         try:
             return utc_text(given)
@@ -887,9 +881,7 @@ def load_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         last_fetches = store.fetch_log(limit=1)
         last_observed = store.last_observed_at()
         source_ids = sorted(
-            {STORE_SOURCE_ID}
-            | set(consensus["source_id"].dropna())
-            | set(prices["source_id"].dropna())
+            {STORE_SOURCE_ID} | set(consensus["source_id"].dropna()) | set(prices["source_id"].dropna())
         )
         as_of = {sid: store.last_observed_at(sid) for sid in source_ids}
 

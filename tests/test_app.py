@@ -122,9 +122,7 @@ def test_a_shared_link_opened_first_still_runs_through_app_py(page: str) -> None
     assert at.title
 
 
-def test_a_missing_bundle_is_an_error_message_not_a_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_missing_bundle_is_an_error_message_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not at.exception

@@ -102,8 +102,7 @@ def test_overview_in_a_real_browser(app_url: str) -> None:
             if not appeared or page.locator(EXCEPTION_SELECTOR).count():
                 page.screenshot(path=str(ARTIFACTS / "overview-failure.png"), full_page=True)
                 pytest.fail(
-                    "the overview did not show its chart and table; the page says:\n"
-                    + page.inner_text("body")[:3000],
+                    "the overview did not show its chart and table; the page says:\n" + page.inner_text("body")[:3000],
                     pytrace=False,
                 )
             page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)

@@ -39,9 +39,7 @@ def make_table(*rows: dict[str, Any], prices: pd.DataFrame | None = None) -> pd.
     return consensus_table(consensus, prices if prices is not None else PRICES.empty(), None, tickers)
 
 
-def make_prices(
-    ticker: str, closes: list[float], *, start: str = "2026-01-02", currency: str = "USD"
-) -> pd.DataFrame:
+def make_prices(ticker: str, closes: list[float], *, start: str = "2026-01-02", currency: str = "USD") -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "ticker": ticker,
@@ -54,9 +52,7 @@ def make_prices(
     return conform(frame, PRICES)
 
 
-def yahoo_row(
-    ticker: str, price: float, mean: float, low: float, high: float, **extra: Any
-) -> dict[str, Any]:
+def yahoo_row(ticker: str, price: float, mean: float, low: float, high: float, **extra: Any) -> dict[str, Any]:
     return {
         "ticker": ticker,
         "source": "Yahoo Finance",
@@ -160,11 +156,7 @@ def test_upside_chart_range_line_runs_from_low_to_high(watchlist_table: pd.DataF
     (segments,) = [t for t in traces(fig, "range") if t.name == "Yahoo Finance"]
     (dots,) = [t for t in traces(fig, "mean") if t.name == "Yahoo Finance"]
     (f_y,) = [y for (_, y), cd in zip(points(dots), dots.customdata, strict=True) if cd[0] == "F"]
-    xs = [
-        x
-        for x, y in zip(segments.x, segments.y, strict=True)
-        if y is not None and not math.isnan(y) and y == f_y
-    ]
+    xs = [x for x, y in zip(segments.x, segments.y, strict=True) if y is not None and not math.isnan(y) and y == f_y]
     assert sorted(xs) == pytest.approx(sorted([row["upside_low"], row["upside_high"]]))
 
 
@@ -178,9 +170,7 @@ def test_upside_chart_range_line_runs_from_low_to_high(watchlist_table: pd.DataF
         ("BYDDF", charts.NO_CONSENSUS_NOTE),
     ],
 )
-def test_upside_chart_explains_tickers_without_upside(
-    watchlist_table: pd.DataFrame, ticker: str, note: str
-) -> None:
+def test_upside_chart_explains_tickers_without_upside(watchlist_table: pd.DataFrame, ticker: str, note: str) -> None:
     fig = charts.upside_chart(watchlist_table)
     (notes,) = traces(fig, "note")
     by_ticker = dict(zip(notes.customdata, notes.text, strict=True))
@@ -249,23 +239,17 @@ def test_price_chart_draws_the_price_history(bundle: Dataset, watchlist_table: p
     assert prices["currency"].iloc[0] in fig.layout.yaxis.title.text
 
 
-def test_price_chart_marks_dated_targets_at_their_as_of(
-    bundle: Dataset, watchlist_table: pd.DataFrame
-) -> None:
+def test_price_chart_marks_dated_targets_at_their_as_of(bundle: Dataset, watchlist_table: pd.DataFrame) -> None:
     fig = charts.price_target_chart(bundle.prices_for("F"), watchlist_table, ticker="F")
     row = row_of(watchlist_table, "F", "Yahoo Finance")
     (markers,) = traces(fig, "targets")
     assert "Yahoo Finance" in markers.name
     by_kind = dict(zip(markers.customdata, markers.y, strict=True))
-    assert by_kind == pytest.approx(
-        {"low": row["target_low"], "mean": row["target_mean"], "high": row["target_high"]}
-    )
+    assert by_kind == pytest.approx({"low": row["target_low"], "mean": row["target_mean"], "high": row["target_high"]})
     assert {pd.Timestamp(x) for x in markers.x} == {pd.Timestamp(row["as_of"])}
 
 
-def test_price_chart_draws_a_year_only_target_as_a_dotted_line(
-    bundle: Dataset, watchlist_table: pd.DataFrame
-) -> None:
+def test_price_chart_draws_a_year_only_target_as_a_dotted_line(bundle: Dataset, watchlist_table: pd.DataFrame) -> None:
     fig = charts.price_target_chart(bundle.prices_for("F"), watchlist_table, ticker="F")
     row = row_of(watchlist_table, "F", "TipRanks")
     (line,) = traces(fig, "vague_mean")
@@ -315,9 +299,7 @@ def test_price_chart_with_nothing_at_all() -> None:
 
 
 def test_price_chart_year_only_target_without_prices_spans_its_year() -> None:
-    table = make_table(
-        {"ticker": "Y", "source": "TipRanks", "source_id": "t", "as_of": "2026", "target_mean": 9.0}
-    )
+    table = make_table({"ticker": "Y", "source": "TipRanks", "source_id": "t", "as_of": "2026", "target_mean": 9.0})
     fig = charts.price_target_chart(PRICES.empty(), table, ticker="Y")
     (line,) = traces(fig, "vague_mean")
     start, end = (pd.Timestamp(x) for x in line.x)
@@ -330,9 +312,7 @@ def test_price_chart_year_only_target_without_prices_spans_its_year() -> None:
 )
 def test_price_chart_labels_a_target_without_a_day(as_of: str | None, label: str) -> None:
     prices = make_prices("Y", [10.0, 11.0, 12.0])
-    table = make_table(
-        {"ticker": "Y", "source": "TipRanks", "source_id": "t", "as_of": as_of, "target_mean": 13.0}
-    )
+    table = make_table({"ticker": "Y", "source": "TipRanks", "source_id": "t", "as_of": as_of, "target_mean": 13.0})
     fig = charts.price_target_chart(prices, table, ticker="Y")
     (line,) = traces(fig, "vague_mean")
     assert line.name == f"TipRanks mean target {label}"
@@ -417,9 +397,7 @@ def ladder(n_rows: int, *, without_price: int | None = 7) -> pd.DataFrame:
     for i in range(n_rows):
         price = NAN if without_price and i % without_price == 3 else 10.0
         target = 5.0 + 15.0 * i / max(n_rows - 1, 1)
-        rows.append(
-            yahoo_row(f"T{i:02d}", price, target, target * 0.8, target * (1.1 + 0.03 * ((i * 7) % n_rows)))
-        )
+        rows.append(yahoo_row(f"T{i:02d}", price, target, target * 0.8, target * (1.1 + 0.03 * ((i * 7) % n_rows))))
     return make_table(*rows)
 
 
@@ -535,9 +513,7 @@ def test_scatter_rejects_an_unknown_colour_column(watchlist_table: pd.DataFrame)
 def test_caption_names_each_source_with_its_date(watchlist_table: pd.DataFrame) -> None:
     caption = charts.source_caption(watchlist_table)
     assert caption.startswith("Sources: ")
-    for source, as_of in (
-        watchlist_table[["source", "as_of"]].dropna().drop_duplicates().itertuples(index=False)
-    ):
+    for source, as_of in watchlist_table[["source", "as_of"]].dropna().drop_duplicates().itertuples(index=False):
         assert source in caption
         expected = f"as of {as_of}" if len(as_of) == 10 else f"{as_of}, no day given"
         assert f"{source} ({expected}" in caption
@@ -555,9 +531,7 @@ def test_caption_spans_several_dates_of_one_source() -> None:
     assert "Yahoo Finance (as of 2026-06-29 to 2026-07-02)" in charts.source_caption(table)
 
 
-@pytest.mark.parametrize(
-    "table", [pd.DataFrame(), make_table({"ticker": "A"})], ids=["empty", "no consensus"]
-)
+@pytest.mark.parametrize("table", [pd.DataFrame(), make_table({"ticker": "A"})], ids=["empty", "no consensus"])
 def test_caption_without_sources(table: pd.DataFrame) -> None:
     assert "no consensus in the data" in charts.source_caption(table)
 

@@ -155,9 +155,7 @@ def test_json_keys_are_the_contract_in_order(run: Callable[..., Run], extra: lis
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_f_rows_equal_the_bundles_consensus(
-    run: Callable[..., Run], bundle: Dataset, fmt: str
-) -> None:
+def test_f_rows_equal_the_bundles_consensus(run: Callable[..., Run], bundle: Dataset, fmt: str) -> None:
     rows = {r["source"]: r for r in rows_of(fmt, run("table", "F", "--format", fmt).out)}
     source_rows = bundle.consensus[bundle.consensus["ticker"] == "F"]
     assert set(rows) == set(source_rows["source"])
@@ -212,9 +210,7 @@ def test_primary_keeps_the_primary_row_of_each_ticker(
     assert [r["source"] for r in rows] == [None if pd.isna(s) else s for s in expected["source"]]
 
 
-def test_without_primary_every_source_is_shown_primary_first(
-    run: Callable[..., Run], bundle: Dataset
-) -> None:
+def test_without_primary_every_source_is_shown_primary_first(run: Callable[..., Run], bundle: Dataset) -> None:
     rows = parse_json(run("table", "F", "TSLA", "--format", "json").out)
     for ticker in ("F", "TSLA"):
         shown = [r["source"] for r in rows if r["ticker"] == ticker]
@@ -326,9 +322,7 @@ def test_unknown_ticker_message_is_exact(run: Callable[..., Run]) -> None:
 
 @pytest.mark.parametrize("bad", [["ZZZZ"], ["=1+1"], ["<b>"], [""], ["ZZZZ", "<b>", "QQQQQQ"]])
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
-def test_no_ticker_left_exits_one_with_nothing_on_stdout(
-    run: Callable[..., Run], bad: list[str], fmt: str
-) -> None:
+def test_no_ticker_left_exits_one_with_nothing_on_stdout(run: Callable[..., Run], bad: list[str], fmt: str) -> None:
     result = run("table", *bad, "--format", fmt)
     assert result.code == 1
     assert result.out == ""
@@ -343,9 +337,7 @@ def test_control_characters_in_user_text_are_escaped(run: Callable[..., Run]) ->
     assert "\\x1b" in result.err
 
 
-def test_csv_neutralises_formulas_from_the_data(
-    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_csv_neutralises_formulas_from_the_data(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
     hostile = '=HYPERLINK("http://example.invalid","x")'
     monkeypatch.setattr(cli, "load_bundle", lambda: tiny_dataset(source=hostile))
     result = run("table", "TEST", "--format", "csv")
@@ -683,4 +675,3 @@ def test_installed_console_script_prints_the_acceptance_csv(tmp_path: Path) -> N
     assert csv_header(completed.stdout) == list(CSV_COLUMNS)
     assert float(rows["Yahoo Finance"]["target_mean"]) == pytest.approx(14.901)
     assert rows["TipRanks"]["consensus"] == "Hold"
-

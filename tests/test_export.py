@@ -55,9 +55,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 @browser
 @needs_chrome
 @pytest.mark.parametrize(("width", "height", "scale"), [(600, 300, 1), (800, 450, 2), (500, None, 1.5)])
-def test_png_has_the_requested_size(
-    small_figure: go.Figure, width: int, height: int | None, scale: float
-) -> None:
+def test_png_has_the_requested_size(small_figure: go.Figure, width: int, height: int | None, scale: float) -> None:
     data = export.figure_bytes(small_figure, "png", width=width, height=height, scale=scale)
     expected_height = height if height is not None else small_figure.layout.height
     assert png_size(data) == (round(width * scale), round(expected_height * scale))
@@ -68,9 +66,7 @@ def test_png_has_the_requested_size(
 def test_svg_is_xml_with_an_svg_root(small_figure: go.Figure) -> None:
     root = ET.fromstring(export.figure_bytes(small_figure, "svg", width=640, scale=3))  # noqa: S314 our own output
     assert root.tag.endswith("svg")
-    assert (root.get("width"), root.get("height")) == ("640", str(small_figure.layout.height)), (
-        "vector: no scale"
-    )
+    assert (root.get("width"), root.get("height")) == ("640", str(small_figure.layout.height)), "vector: no scale"
 
 
 @browser
@@ -157,9 +153,7 @@ def no_chrome(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("fmt", export.STATIC_FORMATS)
-def test_static_export_without_chrome_raises_at_once(
-    no_chrome: None, small_figure: go.Figure, fmt: str
-) -> None:
+def test_static_export_without_chrome_raises_at_once(no_chrome: None, small_figure: go.Figure, fmt: str) -> None:
     start = time.perf_counter()
     with pytest.raises(export.ExportUnavailable) as caught:
         export.figure_bytes(small_figure, fmt)

@@ -603,7 +603,9 @@ def _future(entry: dict[str, Any]) -> None:
         lambda text, entry: json.dumps(entry | {"fetched_at": "yesterday"}).encode(),
         lambda text, entry: json.dumps(entry | {"frames": {}}).encode(),
         lambda text, entry: json.dumps(entry | {"frames": entry["frames"] | {"prices": {"evil": [1]}}}).encode(),
-        lambda text, entry: json.dumps(entry | {"frames": entry["frames"] | {"names": {"ticker": [1, 2], "name": [1]}}}).encode(),  # noqa: E501
+        lambda text, entry: json.dumps(
+            entry | {"frames": entry["frames"] | {"names": {"ticker": [1, 2], "name": [1]}}}
+        ).encode(),
     ],
     ids=[
         "binary",

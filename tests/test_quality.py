@@ -1,4 +1,4 @@
-"""Quality gates as tests: ruff (lint) and mypy (types), both configured in pyproject.toml."""
+"""Quality gates as tests: ruff (lint and format) and mypy (types), all configured in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ VENV_BIN = Path(sys.executable).parent
     ("tool", "args"),
     [
         ("ruff", ["check", "--no-cache", "."]),
+        ("ruff", ["format", "--check", "--no-cache", "."]),
         # Files and options come from [tool.mypy]; the cache keeps reruns quick.
         ("mypy", []),
     ],

@@ -522,9 +522,7 @@ def test_unknowns_are_stored_as_null_and_read_back_unknown_never_zero(store: Sto
         ({"snapshots": snapshot_rows(["F"], DAY1, currency=None)}, "snapshots", "currency"),
     ],
 )  # fmt: skip
-def test_unknowns_round_trip_in_every_table(
-    store: Store, frames: dict[str, Any], reader: str, column: str
-) -> None:
+def test_unknowns_round_trip_in_every_table(store: Store, frames: dict[str, Any], reader: str, column: str) -> None:
     store.write_batch(**frames)
     stored = getattr(store, reader)()
     assert len(stored) == len(frames[reader]) and stored[column].isna().all()
