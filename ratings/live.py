@@ -17,6 +17,10 @@ How it talks to Yahoo
 How errors are classified (per ticker, per attempt)
     * HTTP 429 (yfinance raises ``YFRateLimitError`` after its own second try), network errors and
       HTTP 408/5xx are transient: the ticker is retried with exponential backoff and jitter.
+    * Yahoo unreachable: once one ticker has spent all its attempts on failures to reach the host
+      (the name does not resolve, the connection is refused) and no request of the batch has had an
+      answer, the tickers not yet started fail at once ("not tried") and those in flight stop
+      retrying, instead of each waiting out its backoff. A reset or a timeout is not such a failure.
     * A body that is not JSON (malformed or truncated) is not retried: Yahoo sends the same again.
     * quoteSummary HTTP 404 "No fundamentals data found" (ETFs, crypto) is ``no_coverage``; so is a
       ticker whose answer has no price target, rating or trend.
@@ -411,6 +415,7 @@ class _Exchange:
     status: int | None = None
     detail: str = ""  # Yahoo's error description, or the network error
     network_error: bool = False
+    host_unreachable: bool = False  # the host did not resolve or refused the connection
     malformed: str = ""  # why a 2xx body is not JSON
 
 
@@ -498,7 +503,8 @@ class _YahooSession(curl_requests.Session):
             response = super().request(method, url, *args, **kwargs)
         except Exception as exc:
             exchange.network_error = True
-            exchange.detail = f"{type(exc).__name__}: {_first_line(str(exc))}"
+            exchange.detail = _network_detail(exc)
+            exchange.host_unreachable = _host_unreachable(exc)
             attempt.exchanges.append(exchange)
             raise
         exchange.status = int(response.status_code)
@@ -563,6 +569,27 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:200] if text.strip() else ""
 
 
+# curl_cffi: "Failed to perform, curl: (6) Could not resolve host: x. See https://curl.se/... for more details."
+_CURL_ERROR = re.compile(r"curl: \((\d+)\) (.+?)\.?(?: See https?://\S+ first for more details\.?)?$")
+
+
+# curl's "could not resolve proxy", "could not resolve host", "could not connect": the host, not one request.
+_UNREACHABLE_CURL_CODES = frozenset({"5", "6", "7"})
+
+
+def _host_unreachable(exc: BaseException) -> bool:
+    match = _CURL_ERROR.search(_first_line(str(exc)))
+    return match is not None and match.group(1) in _UNREACHABLE_CURL_CODES
+
+
+def _network_detail(exc: BaseException) -> str:
+    """A network failure in plain words: 'Could not resolve host: x (curl error 6)'."""
+    text = _first_line(str(exc))
+    if match := _CURL_ERROR.search(text):
+        return f"{match.group(2)} (curl error {match.group(1)})"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 # ---------------------------------------------------------------------------------------------
 # Classifying what went wrong
 
@@ -572,6 +599,7 @@ class _Problem:
     kind: Literal["budget", "rate_limit", "network", "server", "malformed", "not_found", "refused", "unexpected"]
     reason: str
     endpoint: str = ""
+    host_unreachable: bool = False
 
     @property
     def transient(self) -> bool:
@@ -609,7 +637,8 @@ def _final_exchanges(exchanges: Iterable[_Exchange]) -> list[_Exchange]:
 def _exchange_problem(exchange: _Exchange) -> _Problem | None:
     where = _ENDPOINT_NAMES.get(exchange.endpoint, exchange.endpoint)
     if exchange.network_error:
-        return _Problem("network", f"network error: {exchange.detail}", exchange.endpoint)
+        reason = f"network error: {exchange.detail}"
+        return _Problem("network", reason, exchange.endpoint, host_unreachable=exchange.host_unreachable)
     if exchange.malformed:
         reason = f"malformed response from Yahoo ({where}): {exchange.malformed}"
         return _Problem("malformed", reason, exchange.endpoint)
@@ -633,7 +662,7 @@ def _exception_problem(exc: BaseException) -> _Problem:
     if isinstance(exc, ValueError):  # json.JSONDecodeError and kin, raised by response.json()
         return _Problem("malformed", f"malformed response from Yahoo: {type(exc).__name__}: {_first_line(str(exc))}")
     if isinstance(exc, curl_requests.exceptions.RequestException | OSError):  # curl's errors are OSErrors
-        return _Problem("network", f"network error: {type(exc).__name__}: {_first_line(str(exc))}")
+        return _Problem("network", f"network error: {_network_detail(exc)}", host_unreachable=_host_unreachable(exc))
     return _Problem("unexpected", f"unexpected error from yfinance: {type(exc).__name__}: {_first_line(str(exc))}")
 
 
@@ -687,6 +716,12 @@ class _Runner:
         self.rng_lock = threading.Lock()
         self.result_cache = result_cache
         self.now = now
+        # Whether any request of the batch got an HTTP answer, and why Yahoo looks unreachable.
+        self.answered = False
+        self.unreachable: str | None = None
+
+    def _yahoo_unreachable(self) -> bool:
+        return self.unreachable is not None and not self.answered
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": between half and all of base * 2^(attempt-1), capped."""
@@ -698,6 +733,8 @@ class _Runner:
         started = self.clock()
         attempts = 0
         last: _Problem | None = None
+        if self._yahoo_unreachable():
+            return self._failed(symbol, f"not tried: Yahoo unreachable ({self.unreachable})", 0, started), None
         while attempts < self.config.max_attempts and self.clock() < self.deadline:
             attempts += 1
             if attempts > 1:
@@ -712,7 +749,10 @@ class _Runner:
                 last = failure.problem
                 if last.kind == "budget":
                     break
-                if not last.transient or attempts == self.config.max_attempts:
+                gave_up = attempts == self.config.max_attempts or (last.host_unreachable and self._yahoo_unreachable())
+                if not last.transient or gave_up:
+                    if last.host_unreachable and not self.answered and self.unreachable is None:
+                        self.unreachable = last.reason  # a benign race: either ticker's reason will do
                     suffix = f" after {attempts} attempts" if last.transient and attempts > 1 else ""
                     return self._failed(symbol, last.reason + suffix, attempts, started), None
                 delay = self.backoff(attempts)
@@ -722,6 +762,8 @@ class _Runner:
                 continue
             finally:
                 _LOCAL.attempt = None
+                if any(exchange.status is not None for exchange in attempt.exchanges):
+                    self.answered = True
             result = LiveResult(
                 symbol,
                 outcome.status,

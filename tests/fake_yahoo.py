@@ -20,7 +20,8 @@ instead of the 2025 one: a second fetch "on another day" with real data), :meth:
 (recorded data under another symbol),
 :meth:`~FakeYahoo.no_fundamentals`, :meth:`~FakeYahoo.pence_quoted`, :meth:`~FakeYahoo.empty_trend`,
 :meth:`~FakeYahoo.with_price_targets`, and :meth:`~FakeYahoo.fail` (HTTP status N times or forever,
-network error, malformed or truncated JSON). ``latency_s`` makes every request sleep (the benchmark),
+network error, malformed or truncated JSON); :attr:`~FakeYahoo.offline` makes every host unresolvable,
+as with no network at all. ``latency_s`` makes every request sleep (the benchmark),
 and every request is logged (:meth:`~FakeYahoo.count`, :attr:`~FakeYahoo.max_in_flight`).
 
 Use it as a context manager (``with FakeYahoo() as fake: ...``) or, in tests, through the
@@ -194,6 +195,8 @@ class FakeYahoo:
         self.log: list[LoggedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        # No network at all: every request fails as curl does when DNS cannot resolve the host.
+        self.offline = False
         self._lock = threading.Lock()
         self._saved: list[tuple[Any, str, Any]] = []
 
@@ -279,8 +282,9 @@ class FakeYahoo:
         """Make `symbol`'s requests to `endpoints` fail `times` times (None: forever), then answer.
 
         One fault per symbol: this replaces any earlier one. ``status`` answers that HTTP status
-        (429 with Yahoo's plain-text body); ``network`` raises curl_cffi's ConnectionError (which
-        yfinance treats as transient); ``malformed`` answers an HTML page with HTTP 200;
+        (429 with Yahoo's plain-text body); ``network`` raises curl_cffi's ConnectionError of a reset
+        connection (transient: yfinance does not retry it, the loader does); ``malformed`` answers
+        an HTML page with HTTP 200;
         ``truncated`` answers the first half of the real body.
         """
         fault = Fault(kind, status=status, times=times, endpoints=frozenset(endpoints))
@@ -374,11 +378,19 @@ class FakeYahoo:
         try:
             if self.latency_s:
                 self._sleep(self.latency_s)
+            if self.offline:
+                outcome = "fault: offline"
+                raise curl_exceptions.DNSError(
+                    f"Failed to perform, curl: (6) Could not resolve host: {host}. "
+                    "See https://curl.se/libcurl/c/libcurl-errors.html first for more details."
+                )
             fault = self._take_fault(symbol, endpoint)
             if fault is not None and fault.kind == "network":
                 outcome = "fault: network error"
+                # A failure of this one request (the host is up): what a dropped connection looks like.
                 raise curl_exceptions.ConnectionError(
-                    f"Failed to perform, curl: (7) Failed to connect to {host} port 443: Couldn't connect to server"
+                    "Failed to perform, curl: (56) Recv failure: Connection reset by peer. "
+                    "See https://curl.se/libcurl/c/libcurl-errors.html first for more details."
                 )
             status, body, content_type, outcome = self._answer(endpoint, symbol, modules)
             if endpoint == "cookie" and session is not None:

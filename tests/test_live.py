@@ -328,10 +328,40 @@ def test_network_errors_are_retried(fake: FakeYahoo, clock: VirtualClock, times:
     assert result.status == status
     if times is None:
         assert result.attempts == 4
-        assert result.reason.startswith("network error: ConnectionError: Failed to perform")
-        assert result.reason.endswith("after 4 attempts")
+        # curl's message in plain words, without its pointer to the libcurl docs.
+        assert result.reason == "network error: Recv failure: Connection reset by peer (curl error 56) after 4 attempts"
     else:
         assert result.attempts == times + 1  # a network error is not retried by yfinance itself
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_with_yahoo_unreachable_the_tickers_not_yet_started_fail_at_once(
+    fake: FakeYahoo, clock: VirtualClock, workers: int
+) -> None:
+    fake.offline = True
+    tickers = ["AAPL", "AMZN", "GOOG", "MSFT", "F", "TSLA"]
+    batch = fetch(tickers, clock, max_workers=workers)
+    assert [r.status for r in batch.results] == ["failed"] * len(tickers)
+    tried = [r for r in batch.results if r.attempts > 0]
+    skipped = [r for r in batch.results if r.attempts == 0]
+    # The first ticker(s) in flight spend their attempts; the breaker trips; the rest are not tried.
+    assert 1 <= len(tried) <= workers and len(skipped) == len(tickers) - len(tried)
+    assert tried[0].attempts == 4
+    assert tried[0].reason == (
+        "network error: Could not resolve host: query2.finance.yahoo.com (curl error 6) after 4 attempts"
+    )
+    for result in skipped:
+        assert result.reason.startswith("not tried: Yahoo unreachable (network error: Could not resolve host")
+        assert fake.count(symbol=result.ticker) == 0
+    assert len(clock.sleeps) <= 3 * workers  # one ticker's backoff per worker, not one per ticker
+    assert batch.snapshots.empty
+
+
+def test_one_unreachable_ticker_does_not_stop_a_batch_that_yahoo_answers(fake: FakeYahoo, clock: VirtualClock) -> None:
+    fake.serve_as("NET", "AAPL")
+    fake.fail("NET", "network")  # forever: NET's connections are reset, but the host is up
+    batch = fetch(["NET", "AAPL", "GOOG"], clock, max_workers=1)
+    assert [(r.status, r.attempts) for r in batch.results] == [("failed", 4), ("ok", 1), ("ok", 1)]
 
 
 @pytest.mark.parametrize(("times", "status"), [(2, "ok"), (None, "failed")])
@@ -429,7 +459,7 @@ def test_a_mixed_batch_keeps_the_good_and_names_each_failure(fake: FakeYahoo, cl
         "SPY": ("no_coverage", "no analyst coverage (Yahoo: No fundamentals data found"),
         "RL2": ("ok", ""),
         "RL": ("failed", "rate limited by Yahoo (HTTP 429) after 4 attempts"),
-        "NET": ("failed", "network error: ConnectionError"),
+        "NET": ("failed", "network error: Recv failure: Connection reset by peer"),
         "BAD": ("failed", "malformed response from Yahoo"),
         "CUT": ("failed", "malformed response from Yahoo"),
         "EMPTY": ("ok", ""),
