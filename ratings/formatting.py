@@ -260,7 +260,8 @@ def staleness_lines(
     `failures` maps a ticker to why the refresh failed for it; `data_from` maps a ticker to when
     the data shown for it was fetched (missing: no data at all). A failed ticker whose data is
     newer than the refresh's start (fetched again since) is no longer stale and is left out. The first
-    line says how old the data shown is; then the reasons, grouped; then each ticker.
+    line says how old the data shown is; then the reasons, grouped; then the tickers grouped by the
+    age of their data (unless no ticker has any, which the first line says already).
     """
     attempt = _utc(refreshed_at)
     stale: dict[str, pd.Timestamp | None] = {}
@@ -286,11 +287,10 @@ def staleness_lines(
         by_reason.setdefault(str(failures[ticker]) or "unknown reason", []).append(ticker)
     reasons = "; ".join(f"{reason} ({', '.join(tickers)})" for reason, tickers in by_reason.items())
     lines = [head, f"Refresh failed: {reasons}."]
-    if len(stale) > 1:  # one ticker's age is the first line already
+    if len(stale) > 1 and dates:  # one ticker's age is the first line already, and so is "no data"
+        by_age: dict[str, list[str]] = {}
         for ticker, fetched in stale.items():
-            lines.append(
-                f"{ticker}: data from {utc_minute(fetched)}, {age_text(fetched, now)}"
-                if fetched is not None
-                else f"{ticker}: no earlier data"
-            )
+            age = f"data from {utc_minute(fetched)}, {age_text(fetched, now)}" if fetched else "no earlier data"
+            by_age.setdefault(age, []).append(ticker)
+        lines += [f"{', '.join(tickers)}: {age}" for age, tickers in by_age.items()]
     return lines
