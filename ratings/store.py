@@ -912,7 +912,10 @@ def load_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         warnings.append(f"The local store {store.path} holds no consensus yet: run `ratings fetch TICKER...`.")
     if last_fetches and last_fetches[0].failed:
         entry = last_fetches[0]
-        reasons = "; ".join(f"{t}: {r}" for t, r in entry.reasons.items())
+        by_reason: dict[str, list[str]] = {}
+        for ticker, reason in entry.reasons.items():
+            by_reason.setdefault(reason, []).append(ticker)
+        reasons = "; ".join(f"{reason} ({', '.join(tickers)})" for reason, tickers in by_reason.items())
         warnings.append(
             f"The last fetch ({_readable(entry.finished_at)}) failed for {entry.failed} of "
             f"{len(entry.tickers)} tickers" + (f" ({reasons})" if reasons else "") + "."

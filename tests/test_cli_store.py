@@ -207,7 +207,12 @@ def test_a_failed_fetch_loses_no_earlier_snapshot(
     # The table still shows the first fetch's numbers, with the failed refresh named on stderr.
     later_table = run("table", "AAPL", "GOOG", "--source", "store", "--store", store, "--format", "json")
     assert later_table.code == 0 and parse_json(later_table.out) == parse_json(first_table.out)
-    assert any("The last fetch" in line and "failed for 2 of 2 tickers" in line for line in later_table.err_lines)
+    (note,) = [line for line in later_table.err_lines if "The last fetch" in line]
+    assert "failed for 2 of 2 tickers" in note
+    # Reasons grouped: each ticker named once, after its reason.
+    assert note.count("AAPL") == 1 and note.count("GOOG") == 1
+    if kind == "status":
+        assert "rate limited by Yahoo (HTTP 429) after 4 attempts (AAPL, GOOG)" in note
     for record in parse_json(later_table.out):
         financial = module(record["ticker"], "financialData")
         assert record["target_mean"] == pytest.approx(financial["targetMeanPrice"])

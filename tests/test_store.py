@@ -950,7 +950,7 @@ def test_load_store_builds_the_dashboard_dataset(path: Path) -> None:
     assert source["as_of"] == utc_text(DAY2)[:10] and source["path"] == str(path)
     assert source["repository"] is None and source["commit"] is None and source["terms"]
     assert str(path) in dataset.label and "2026-07-02 09:30 UTC" in dataset.label
-    assert any("XYZ: HTTP 429 rate limited" in w for w in dataset.warnings)
+    assert any("HTTP 429 rate limited (XYZ)" in w for w in dataset.warnings)
 
 
 def test_load_store_of_an_empty_store_says_so(store: Store) -> None:
