@@ -12,7 +12,7 @@ from ratings import st_cache
 from ratings.charts import top_bottom_chart, upside_scatter
 from ratings.core import LABELS, primary_rows
 from ratings.export import bundle_as_of
-from ratings.formatting import MISSING
+from ratings.formatting import MISSING, rounded_for_display
 from ratings.tickers import WATCHLIST, parse_tickers
 
 UNIVERSES = {
@@ -45,9 +45,9 @@ COLUMNS = {
     "consensus": st.column_config.TextColumn("Consensus"),
     "rating_mean": st.column_config.NumberColumn("Rating (1–5)", format="%.2f", help="1 Strong Buy … 5 Strong Sell"),
     "n_analysts": st.column_config.NumberColumn("Analysts", format="%d"),
-    "price": st.column_config.NumberColumn("Price", format="%.2f"),
+    "price": st.column_config.NumberColumn("Price", format="%,.2f"),
     "currency": st.column_config.TextColumn("Currency"),
-    "target_mean": st.column_config.NumberColumn("Mean target", format="%.2f"),
+    "target_mean": st.column_config.NumberColumn("Mean target", format="%,.2f"),
     "upside_mean": st.column_config.NumberColumn("Upside", format="%+.1f%%", help="Mean target / price − 1"),
     "upside_low": st.column_config.NumberColumn("Upside (low)", format="%+.1f%%", help="Lowest target / price − 1"),
     "upside_high": st.column_config.NumberColumn("Upside (high)", format="%+.1f%%", help="Highest target / price − 1"),
@@ -172,6 +172,8 @@ def main() -> None:
     names = shown["ticker"].tolist()
     grid = shown[list(COLUMNS)].copy()
     grid[list(PERCENT_COLUMNS)] = grid[list(PERCENT_COLUMNS)] * 100
+    for column in ("price", "target_mean"):  # the same cents as the other pages' text
+        grid[column] = rounded_for_display(grid[column])
     st.dataframe(grid, hide_index=True, column_config=COLUMNS, height=ui.table_height(len(grid), most=12),
                  placeholder=MISSING)  # fmt: skip
     ui.csv_button(ui.consensus_csv(shown, ("name", "sector")), kind="compare", tickers=names, as_of=as_of,

@@ -33,13 +33,22 @@ def percent(value: Any, *, digits: int = 1, signed: bool = True) -> str:
     return f"{float(value) * 100:{'+' if signed else ''},.{digits}f}%"
 
 
+def _half_up(value: Any, digits: int) -> Decimal:
+    # Round the decimal the source wrote (13.405 -> 13.41), not its binary neighbour 13.40499...
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def rounded_for_display(values: pd.Series, digits: int = 2) -> pd.Series:
+    """`values` rounded as :func:`money` rounds them, still numbers (NaN stays NaN): for a data
+    grid that formats and sorts numbers itself, so that it shows the same figures as the text."""
+    return values.map(lambda v: v if _is_missing(v) else float(_half_up(v, digits))).astype("float64")
+
+
 def money(value: Any, currency: Any = "USD", *, digits: int = 2) -> str:
     """14.901 'USD' -> '$14.90'; 22.6 'HKD' -> 'HK$22.60'; 1234.5 'GBp' -> '1,234.50p'."""
     if _is_missing(value):
         return MISSING
-    # Round the decimal the source wrote (13.405 -> 13.41), not its binary neighbour 13.40499...
-    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
-    number = f"{rounded:,.{digits}f}"
+    number = f"{_half_up(value, digits):,.{digits}f}"
     if _is_missing(currency):
         return number
     code = str(currency)

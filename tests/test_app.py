@@ -315,6 +315,15 @@ def test_compare_defaults_to_the_sp500(bundle: Dataset) -> None:
     assert len(at.get("plotly_chart")) == 2
 
 
+def test_compare_grid_shows_the_same_cents_as_the_overview() -> None:
+    # Ford's documented price 13.405 reads $13.41 on the Overview; the grid must not print 13.40.
+    at = app({"universe": "custom", "tickers": "F"}, page="pages/compare.py")
+    grid = first_table(at).set_index("ticker")
+    assert money(grid.loc["F", "price"], "USD") == money(FORD_YAHOO["price"], "USD") == "$13.41"
+    assert f"{grid.loc['F', 'price']:.2f}" == "13.41"
+    assert f"{grid.loc['F', 'target_mean']:.2f}" == money(FORD_YAHOO["target"], None)
+
+
 def test_compare_sector_filter_narrows_to_that_sector(bundle: Dataset) -> None:
     rows = sp500_primary(bundle)
     sector = rows["sector"].value_counts().index[0]

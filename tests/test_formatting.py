@@ -45,6 +45,16 @@ def test_money(value: float, currency: object, expected: str) -> None:
     assert fmt.money(value, currency) == expected
 
 
+def test_rounded_for_display_gives_a_grid_the_cents_of_the_text() -> None:
+    values = pd.Series([13.405, 1507.7906, NAN, 0.125, 2.675, None], dtype="float64")
+    shown = fmt.rounded_for_display(values)
+    assert shown.dtype == "float64" and shown.index.equals(values.index)
+    assert shown.isna().tolist() == values.isna().tolist()
+    for value, number in zip(values.dropna(), shown.dropna(), strict=True):
+        # What a grid's "%,.2f" prints of the rounded number is what money() writes of the raw one.
+        assert f"{number:,.2f}" == fmt.money(value, None), value
+
+
 @pytest.mark.parametrize(("value", "expected"), [(20, "20"), (12345, "12,345"), (pd.NA, "—"), (NAN, "—")])
 def test_count(value: object, expected: str) -> None:
     assert fmt.count(value) == expected
