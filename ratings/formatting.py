@@ -291,15 +291,25 @@ def staleness_lines(
         head += ", so the last good data is shown." if len(dates) == len(stale) else "."
     else:
         head = f"No data: the refresh of {when} failed for {scope} and there is no earlier data."
-    by_reason: dict[str, list[str]] = {}
-    for ticker in stale:
-        by_reason.setdefault(str(failures[ticker]) or "unknown reason", []).append(ticker)
-    reasons = "; ".join(f"{reason} ({', '.join(tickers)})" for reason, tickers in by_reason.items())
+    reasons = reasons_text({ticker: str(failures[ticker]) or "unknown reason" for ticker in stale})
     lines = [head, f"Refresh failed: {reasons}."]
     if len(stale) > 1 and dates:  # one ticker's age is the first line already, and so is "no data"
-        by_age: dict[str, list[str]] = {}
-        for ticker, fetched in stale.items():
-            age = f"data from {utc_minute(fetched)}, {age_text(fetched, now)}" if fetched else "no earlier data"
-            by_age.setdefault(age, []).append(ticker)
-        lines += [f"{', '.join(tickers)}: {age}" for age, tickers in by_age.items()]
+        ages = by_text(
+            {t: f"data from {utc_minute(f)}, {age_text(f, now)}" if f else "no earlier data" for t, f in stale.items()}
+        )
+        lines += [f"{', '.join(ts)}: {age}" for age, ts in ages.items()]
     return lines
+
+
+def by_text(said: Mapping[str, str]) -> dict[str, list[str]]:
+    """{'A': 'x', 'B': 'y', 'C': 'x'} -> {'x': ['A', 'C'], 'y': ['B']}: tickers grouped by what is said
+    of them, in first-seen order, so that a message names each reason once."""
+    grouped: dict[str, list[str]] = {}
+    for ticker, text in said.items():
+        grouped.setdefault(text, []).append(ticker)
+    return grouped
+
+
+def reasons_text(reasons: Mapping[str, str]) -> str:
+    """{'A': 'x', 'B': 'y', 'C': 'x'} -> 'x (A, C); y (B)'."""
+    return "; ".join(f"{reason} ({', '.join(tickers)})" for reason, tickers in by_text(reasons).items())

@@ -66,6 +66,7 @@ from typing import Any, Self
 import pandas as pd
 
 from .data import DataError, Dataset
+from .formatting import reasons_text
 from .paths import default_store_path
 from .schema import (
     CONSENSUS,
@@ -912,10 +913,7 @@ def load_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         warnings.append(f"The local store {store.path} holds no consensus yet: run `ratings fetch TICKER...`.")
     if last_fetches and last_fetches[0].failed:
         entry = last_fetches[0]
-        by_reason: dict[str, list[str]] = {}
-        for ticker, reason in entry.reasons.items():
-            by_reason.setdefault(reason, []).append(ticker)
-        reasons = "; ".join(f"{reason} ({', '.join(tickers)})" for reason, tickers in by_reason.items())
+        reasons = reasons_text(entry.reasons)
         warnings.append(
             f"The last fetch ({_readable(entry.finished_at)}) failed for {entry.failed} of "
             f"{len(entry.tickers)} tickers" + (f" ({reasons})" if reasons else "") + "."

@@ -97,3 +97,16 @@ def test_display_table_shows_every_row_with_source_and_date() -> None:
     assert tipranks["As of"] == "2026 (no day given)" and tipranks["Price date"].endswith("(close)")
     xiaomi = shown[shown["Ticker"] == "1810.HK"].iloc[0]
     assert xiaomi["Price"].startswith("HK$") and xiaomi["Upside"] == "—" and xiaomi["Source"] == "—"
+
+
+@pytest.mark.parametrize(
+    ("reasons", "expected"),
+    [
+        ({}, ""),
+        ({"A": "x"}, "x (A)"),
+        ({"A": "x", "B": "y", "C": "x"}, "x (A, C); y (B)"),
+        ({"B": "y", "A": "x"}, "y (B); x (A)"),  # first seen first, not sorted
+    ],
+)
+def test_reasons_text_names_each_reason_once(reasons: dict[str, str], expected: str) -> None:
+    assert fmt.reasons_text(reasons) == expected
