@@ -3,8 +3,8 @@ history and what changed, export charts and data, start the dashboard.
 
 Every subcommand is one ``_cmd_*`` function registered in :func:`build_parser`; data is loaded only
 through :func:`load_dataset`, whose ``--source`` is ``bundle`` (the bundled snapshot, the default),
-``store`` (the local store's latest snapshot, ``--store PATH``) or ``live`` (fetch those tickers
-from Yahoo into the store first, then read the store).
+``store`` (the local store's latest snapshot, ``--store PATH``; the default when ``--store`` is
+given) or ``live`` (fetch those tickers from Yahoo into the store first, then read the store).
 
 Output rules: stdout carries only data (a table, CSV or JSON, the written paths, or the summary
 of ``ratings fetch``), so it can be piped into a parser; every warning and error is one
@@ -113,6 +113,15 @@ def store_path_of(args: argparse.Namespace) -> Path:
     return given.expanduser() if given is not None else default_store_path()
 
 
+def chosen_source(args: argparse.Namespace) -> str:
+    """``--source``; without it, ``store`` when ``--store PATH`` names one, else ``bundle``: a store
+    given on the command line is the one to read (``ratings history AAPL --store S``)."""
+    source: str | None = getattr(args, "source", None)
+    if source is not None:
+        return source
+    return "store" if getattr(args, "store", None) is not None else "bundle"
+
+
 def load_dataset(args: argparse.Namespace) -> Dataset:
     """The dataset chosen by ``--source``; its load warnings go to stderr.
 
@@ -120,7 +129,7 @@ def load_dataset(args: argparse.Namespace) -> Dataset:
     reads the store like ``store``; a fetch that fails keeps whatever the store already had.
     Raises DataError (StoreError for a store file that is not usable) or CommandError.
     """
-    source = getattr(args, "source", "bundle")
+    source = chosen_source(args)
     if source == "bundle":
         dataset = load_bundle()
     elif source in ("store", "live"):
@@ -713,9 +722,9 @@ def _source_options(nargs: str | int) -> argparse.ArgumentParser:
     options.add_argument(
         "--source",
         choices=SOURCES,
-        default="bundle",
+        default=None,
         help="bundle: the bundled snapshot; store: the local store's latest fetch; "
-        "live: fetch from Yahoo into the store, then read it (default: %(default)s)",
+        "live: fetch from Yahoo into the store, then read it (default: store with --store PATH, else bundle)",
     )
     options.add_argument("tickers", nargs=nargs, metavar="TICKER", help="ticker symbols, e.g. F TSLA 1810.HK")
     return options

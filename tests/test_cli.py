@@ -389,7 +389,7 @@ def test_python_dash_m_runs_the_same_main(capsys: pytest.CaptureFixture[str], mo
 def test_load_dataset_reads_the_bundle_by_default(monkeypatch: pytest.MonkeyPatch, bundle: Dataset) -> None:
     monkeypatch.setattr(cli, "load_bundle", data_module.load_bundle)
     args = cli.build_parser().parse_args(["table", "F"])
-    assert args.source == "bundle"
+    assert cli.chosen_source(args) == "bundle"
     dataset = cli.load_dataset(args)
     assert dataset.known_tickers == bundle.known_tickers
 

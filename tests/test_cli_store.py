@@ -522,6 +522,23 @@ def test_history_shows_both_days_with_their_recorded_values(
     assert rows[0]["currency"] is None and rows[1]["currency"] == quote_currency(symbol)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["history", "AAPL", "--format", "csv"], ["table", "AAPL", "--format", "csv"], ["changes", "AAPL", "GOOG"]],
+    ids=["history", "table", "changes"],
+)
+def test_a_store_named_on_the_command_line_is_read_without_source_store(
+    two_days: Path, run: Callable[..., Run], argv: list[str]
+) -> None:
+    implied = run(*argv, "--store", two_days)
+    explicit = run(*argv, "--source", "store", "--store", two_days)
+    assert implied.code == explicit.code == 0, implied.err
+    assert implied.out == explicit.out and "AAPL" in implied.out
+    # Without --store the bundle is read, and it has no AAPL.
+    bundled = run(*argv)
+    assert bundled.out != implied.out
+
+
 def test_history_for_people_has_one_line_per_snapshot(two_days: Path, run: Callable[..., Run]) -> None:
     result = run("history", "AAPL", "--source", "store", "--store", two_days)
     assert result.code == 0
