@@ -1089,6 +1089,10 @@ def _history_metrics(history: pd.DataFrame, prices: pd.DataFrame | None) -> pd.D
     return add_metrics(priced).sort_values(["ticker", "source", "_day"], kind="stable")
 
 
+#: The least span of the history chart's target axis, as a fraction of the target's level.
+HISTORY_MIN_TARGET_SPAN = 0.1
+
+
 def history_chart(history: pd.DataFrame, prices: pd.DataFrame | None = None, *, title: str | None = None) -> go.Figure:
     """The consensus over time: the mean target (top) and the implied upside (bottom), one line per source.
 
@@ -1189,12 +1193,15 @@ def history_chart(history: pd.DataFrame, prices: pd.DataFrame | None = None, *, 
         fig.update_xaxes(range=[first - pad, last + pad])
         if last - first <= pd.Timedelta(days=21):  # days, not plotly's hours, on a short history
             fig.update_xaxes(dtick=24 * 3600 * 1000, tickformat="%b %-d")
-        # Room above the highest and below the lowest marker for the label written beside it.
         known = rows["target_mean"].dropna()
         if not known.empty:
             low, high = float(known.min()), float(known.max())
-            margin = (high - low) * 0.2 if high > low else max(abs(high) * 0.02, 0.01)
-            fig.update_yaxes(range=[low - margin, high + margin], row=1, col=1)
+            # At least a tenth of the level in view, so that a 0.3% revision does not fill the chart; then
+            # room above the highest and below the lowest marker for the label written beside it.
+            middle = (low + high) / 2
+            half = max(high - low, abs(middle) * HISTORY_MIN_TARGET_SPAN, 0.02) / 2
+            margin = half * 0.4
+            fig.update_yaxes(range=[middle - half - margin, middle + half + margin], row=1, col=1)
 
     caption = source_caption(rows.drop(columns="price_source"))
     closes = rows[(rows["price_source"] == "close").fillna(False) & rows["upside_mean"].notna()]

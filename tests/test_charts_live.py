@@ -231,6 +231,26 @@ def test_history_writes_the_label_where_it_changes_and_keeps_gaps() -> None:
     assert list(trace.marker.color)[2] == charts.LABEL_COLORS["Hold"]
 
 
+@pytest.mark.parametrize(
+    "targets",
+    [
+        [14.851, 14.901, 14.901],  # Ford's real 0.3% revision (bundle, 2026-06-29 to 07-02)
+        [100.0, 100.0],  # no change at all
+        [80.0, 120.0],  # a wide move: the axis follows the data
+        [0.5, 0.52],  # a penny stock
+    ],
+)
+def test_history_target_axis_shows_the_move_in_proportion(targets: list[float]) -> None:
+    days = pd.date_range("2026-01-05", periods=len(targets)).strftime("%Y-%m-%d")
+    rows = history_rows(*({"as_of": d, "target_mean": t} for d, t in zip(days, targets, strict=True)))
+    low_end, high_end = charts.history_chart(rows).layout.yaxis.range
+    low, high = min(targets), max(targets)
+    assert low_end < low and high_end > high  # every marker, with room for its label
+    middle = (low + high) / 2
+    assert high_end - low_end >= charts.HISTORY_MIN_TARGET_SPAN * middle  # small moves look small
+    assert high_end - low_end <= 2 * max(high - low, charts.HISTORY_MIN_TARGET_SPAN * middle)  # no wasted room
+
+
 def test_history_draws_one_line_per_source_and_per_ticker() -> None:
     rows = pd.concat(
         [
