@@ -109,10 +109,13 @@ def attach_prices(consensus: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame
     (and ``currency``, when the row had none) from the close used.
     """
     out = consensus.copy()
-    own = out["price"].where(out["price"] > 0)
+    quoted = out["price"].astype("float64")
+    own = quoted.where(np.isfinite(quoted) & (quoted > 0))
     out["price"] = own
     out["price_source"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(own.notna(), "source")
     need = own.isna()
+    # A dropped price takes its date with it; a close found below brings its own.
+    out["price_as_of"] = out["price_as_of"].mask(need)
     if not need.any() or prices.empty:
         return out
     closes = conform(prices, PRICES).dropna(subset=["close"])
@@ -170,7 +173,8 @@ def mark_primary(frame: pd.DataFrame) -> pd.Series:
     """Boolean Series: the primary row of each ticker, by :data:`PRIMARY_RULE`."""
     has_target = (frame["target_mean"] > 0).fillna(False)
     day_precise = frame["as_of"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
-    priority = frame["source"].map({s: i for i, s in enumerate(SOURCE_PRIORITY)}).fillna(len(SOURCE_PRIORITY))
+    ranks = frame["source"].map({s: i for i, s in enumerate(SOURCE_PRIORITY)})
+    priority = ranks.astype("float64").fillna(len(SOURCE_PRIORITY))  # float: an empty map stays text-typed
     ranking = pd.DataFrame(
         {
             "ticker": frame["ticker"],
@@ -199,6 +203,7 @@ def consensus_table(
     """
     rows = conform(consensus, CONSENSUS)
     if tickers is not None:
+        tickers = list(dict.fromkeys(tickers))  # one placeholder per ticker, however often it is asked for
         rows = rows[rows["ticker"].isin(tickers)]
         missing = [t for t in tickers if t not in set(rows["ticker"])]
         if missing:

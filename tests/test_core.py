@@ -177,7 +177,11 @@ PRICES = closes(
         ({"as_of": "2026-07-01"}, 13.64, "2026-07-01", "close"),  # the latest close on or before as-of
         ({"as_of": "2026-07-01", "price": 0.0}, 13.64, "2026-07-01", "close"),  # zero price is missing
         ({"as_of": "2026-07-01", "price": -3.0}, 13.64, "2026-07-01", "close"),
+        ({"as_of": "2026-07-01", "price": float("inf")}, 13.64, "2026-07-01", "close"),  # inf is no price
         ({"as_of": "2020-01-01"}, NAN, None, None),  # no close that early
+        # A dropped price takes its date with it when no close replaces it.
+        ({"as_of": "2020-01-01", "price": 0.0, "price_as_of": "2020-01-01"}, NAN, None, None),
+        ({"as_of": "2020-01-01", "price": float("inf"), "price_as_of": "2020-01-01"}, NAN, None, None),
         ({"as_of": "2026", "currency": "EUR"}, NAN, None, None),  # close in another currency is unusable
     ],
 )
@@ -215,6 +219,23 @@ def test_primary_rule(rows: list[tuple[str, str, float]], primary_source: str) -
     primary = core.mark_primary(frame)
     assert primary.sum() == 1
     assert frame.loc[primary, "source"].item() == primary_source
+
+
+@pytest.mark.parametrize("tickers", [None, [], ["F"], ["F", "F"]])
+def test_consensus_table_of_no_consensus_at_all(tickers: list[str] | None) -> None:
+    # A store that holds names and prices but no snapshot yet: a valid table, not a crash.
+    table = core.consensus_table(CONSENSUS.empty(), PRICES, tickers=tickers)
+    validate(table, CONSENSUS_TABLE)
+    expected = list(dict.fromkeys(tickers or []))
+    assert table["ticker"].tolist() == expected
+    assert (table["coverage"] == "none").all()
+
+
+def test_consensus_table_lists_a_repeated_ticker_once() -> None:
+    consensus = consensus_rows({"ticker": "F", "source": "Yahoo Finance", "as_of": "2026-07-02", "target_mean": 14.9})
+    table = core.consensus_table(consensus, PRICES, tickers=["NOPE", "F", "NOPE", "F"])
+    validate(table, CONSENSUS_TABLE)
+    assert table["ticker"].tolist() == ["NOPE", "F"]
 
 
 def test_consensus_table_keeps_order_and_explains_uncovered_tickers() -> None:
