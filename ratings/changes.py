@@ -48,6 +48,16 @@ _ACTION_KINDS = {"up": "upgrade", "down": "downgrade", "init": "initiation"}
 _TARGET_ACTIONS = {"raises": "target raise", "lowers": "target cut"}
 
 
+def _since_text(since: str) -> str:
+    """A day as given ('2026-06-30'); a moment as the snapshots write theirs ('2026-06-30T12:00:00Z',
+    naive meaning UTC), so that comparing the texts compares the moments."""
+    if len(since) <= len("YYYY-MM-DD"):
+        return since
+    moment = pd.Timestamp(since)
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _previous_and_latest(history: pd.DataFrame, since: str | None = None) -> pd.DataFrame:
     """One row per ticker and source: the latest snapshot beside its baseline (suffix _prev).
 
@@ -68,6 +78,7 @@ def _previous_and_latest(history: pd.DataFrame, since: str | None = None) -> pd.
     if since is None:
         baseline = rows[rank == 1]
     else:
+        since = _since_text(since)
         # Compare dates with dates: "2026-06-30" covers every snapshot of that day. The baseline
         # may be the latest snapshot itself (nothing new since that day): such pairs are dropped.
         day = rows["_when"].str.slice(0, len(since))
@@ -120,13 +131,17 @@ def analyst_actions(upgrades: pd.DataFrame, since: pd.Series, currency: pd.Serie
     """Analysts' rating changes and target moves graded after each ticker's previous snapshot.
 
     `since` maps a ticker to the ISO timestamp of its previous snapshot; tickers without one are
-    left out (nothing to compare with yet). `currency` maps a ticker to the unit its targets are
-    quoted in (Yahoo gives analysts' targets in the quote currency), for the before/after text.
+    left out (nothing to compare with yet). `currency` maps (ticker, source) to the unit that
+    source's snapshots quote in (Yahoo gives analysts' targets in its quote currency), for the
+    before/after text: another source's unit could be pounds where Yahoo's is pence.
     """
     actions = conform(upgrades, UPGRADES)
     for column in ("prior_price_target", "current_price_target"):
         actions[column] = actions[column].where(actions[column] > 0)  # Yahoo's 0 is "no target"
-    units = actions["ticker"].map(currency) if currency is not None else pd.Series(pd.NA, index=actions.index)
+    units = pd.Series(pd.NA, index=actions.index, dtype="string")
+    if currency is not None and not currency.empty and not actions.empty:
+        keys = pd.MultiIndex.from_frame(actions[["ticker", "source"]])
+        units = pd.Series(currency.reindex(keys).to_numpy(), index=actions.index, dtype="string")
     # as text whatever `since` was built from (an empty Series maps to another dtype)
     actions = actions.assign(since=actions["ticker"].map(since).astype("string"), _currency=units)
     actions = actions[actions["since"].notna() & (actions["graded_at"] > actions["since"]).fillna(False)]
@@ -164,8 +179,8 @@ def changes(
 ) -> pd.DataFrame:
     """Everything that moved (schema :data:`CHANGES`), newest first.
 
-    Measured from the previous snapshot, or with `since` (ISO date) from the last snapshot on or
-    before that day.
+    Measured from the previous snapshot, or with `since` (an ISO date, or a timestamp) from the last
+    snapshot on or before that day (or moment).
     """
     if tickers is not None:
         history = history[history["ticker"].isin(tickers)]
@@ -175,7 +190,7 @@ def changes(
     pairs = _previous_and_latest(history, since)
     parts = [consensus_changes(history, since)]
     if upgrades is not None and not upgrades.empty:
-        currency = pairs.dropna(subset=["currency"]).groupby("ticker")["currency"].first()
+        currency = pairs.dropna(subset=["currency"]).groupby(["ticker", "source"])["currency"].first()
         parts.append(analyst_actions(upgrades, pairs.groupby("ticker")["_when_prev"].min(), currency))
     rows = conform(pd.concat(parts, ignore_index=True), CHANGES)
     return rows.sort_values(["date", "ticker"], ascending=[False, True], kind="stable").reset_index(drop=True)

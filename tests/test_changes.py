@@ -196,6 +196,9 @@ THREE_DAYS = (
         (DAY2[:10], 120.0),
         ("2026-03-12", 120.0),
         (DAY2, 120.0),  # a timestamp works too
+        ("2026-03-09 15:30:00", 120.0),  # naive: UTC
+        ("2026-03-09T17:30:00+02:00", 120.0),  # DAY2 itself, written in another zone
+        ("2026-03-09T16:30:00+02:00", 100.0),  # an hour before DAY2, though its text sorts after
     ],
 )
 def test_since_measures_from_the_last_snapshot_on_or_before_that_day(since: str, baseline: float) -> None:
@@ -340,6 +343,30 @@ def test_analysts_targets_are_in_the_tickers_quote_currency() -> None:
     )
     frame = changes(rows, upgrades(move))
     assert frame.iloc[0][["before", "after"]].tolist() == [money(90.0, "GBp"), money(95.0, "GBp")]
+
+
+def test_analysts_targets_take_the_unit_of_their_own_sources_snapshots() -> None:
+    # TipRanks in pounds sorts before Yahoo in pence: Yahoo's analysts still quote in pence.
+    rows = history(
+        snapshot("VOD.L", DAY1, source="TipRanks", target_mean=1.0, currency="GBP"),
+        snapshot("VOD.L", DAY2, source="TipRanks", target_mean=1.0, currency="GBP"),
+        snapshot("VOD.L", DAY1, target_mean=100.0, currency="GBp"),
+        snapshot("VOD.L", DAY2, target_mean=100.0, currency="GBp"),
+    )
+    move = action(
+        "VOD.L",
+        "2026-03-05T12:00:00Z",
+        "Barclays",
+        "main",
+        price_target_action="Raises",
+        prior_price_target=90.0,
+        current_price_target=110.0,
+    )
+    frame = changes(rows, upgrades(move))
+    assert frame.iloc[0][["before", "after"]].tolist() == [money(90.0, "GBp"), money(110.0, "GBp")]
+    # An action of a source without snapshots of its own has no known unit: a bare number, no symbol.
+    other = changes(rows, upgrades(move | {"source": "Elsewhere"}))
+    assert other.iloc[0][["before", "after"]].tolist() == [money(90.0, None), money(110.0, None)]
 
 
 def test_a_ticker_with_one_snapshot_lists_no_actions_but_others_do() -> None:
