@@ -28,8 +28,9 @@ STATIC_FORMATS: tuple[str, ...] = ("png", "svg")
 RENDER_TIMEOUT = 90.0
 MAX_TICKERS_IN_NAME = 6
 
-# OWASP CSV injection: a spreadsheet treats a cell starting with one of these as a formula.
-FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+# OWASP CSV injection: a spreadsheet treats a cell starting with = + - @ TAB or CR as a formula;
+# so are these after leading white space (an import may trim it), and their full-width forms.
+_FORMULA = re.compile(r"[\t\r]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20]")
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -161,11 +162,9 @@ def _neutralise(values: pd.Series) -> pd.Series:
     """Prefix an apostrophe to text cells a spreadsheet would run as a formula; leave the rest alone."""
     if isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(values):
         # Mixed columns: only real strings are text; a float in an object column stays a number.
-        return values.astype(object).map(
-            lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_TRIGGERS) else v
-        )
+        return values.astype(object).map(lambda v: "'" + v if isinstance(v, str) and _FORMULA.match(v) else v)
     if pd.api.types.is_string_dtype(values):
-        risky = values.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
+        risky = values.str.match(_FORMULA.pattern).fillna(False).astype(bool)
         return values.mask(risky, "'" + values)
     return values
 
@@ -174,12 +173,11 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 CSV (RFC 4180, CRLF lines), no index; unknown values are empty cells; no cell runs as a formula.
 
     Numeric columns are written as numbers (an upside of -0.18 stays -0.18); in text columns a
-    cell starting with = + - @ TAB or CR gets a leading apostrophe (OWASP CSV injection).
+    cell starting with = + - @ TAB or CR (also after white space, or full-width) gets a leading
+    apostrophe (OWASP CSV injection).
     """
     safe = pd.DataFrame({name: _neutralise(frame[name]) for name in frame.columns}, index=frame.index)
-    safe.columns = [
-        "'" + str(c) if str(c).startswith(FORMULA_TRIGGERS) else str(c) for c in frame.columns
-    ]  # headers are text too
+    safe.columns = ["'" + str(c) if _FORMULA.match(str(c)) else str(c) for c in frame.columns]  # headers are text too
     buffer = StringIO()
     # CRLF as RFC 4180 says: Python's csv writer quotes a field containing any character of the
     # line terminator, so with CRLF a carriage return inside a cell is quoted rather than

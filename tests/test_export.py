@@ -327,7 +327,11 @@ def test_csv_keeps_negative_upside_a_number(watchlist_table: pd.DataFrame) -> No
         assert float(cell) == row["upside_low"]
 
 
-FORMULAS = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=x", "\r=x", '=HYPERLINK("http://x")']
+FORMULAS = [
+    "=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=x", "\r=x", '=HYPERLINK("http://x")',
+    # after white space an import may trim, and full-width forms some spreadsheets fold to ASCII
+    " =1+1", "  +SUM(A1)", "\n=1+1", "\u00a0=1+1", "\u3000@x", "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20x",
+]  # fmt: skip
 
 
 def read_cells(data: bytes) -> list[dict[str, str]]:
@@ -345,7 +349,7 @@ def test_csv_neutralises_formulas_in_text(payload: str, dtype: str) -> None:
     assert [float(c["upside"]) for c in cells] == [-0.18, 0.1]
 
 
-@pytest.mark.parametrize("safe", ["Ford", "F", "1810.HK", "a=b", "2026", "", " =not first", "Macy's"])
+@pytest.mark.parametrize("safe", ["Ford", "F", "1810.HK", "a=b", "2026", "", " Ford", "a =b", "Macy's", "text ＝ later"])
 def test_csv_leaves_safe_text_alone(safe: str) -> None:
     frame = pd.DataFrame({"name": pd.Series([safe, "x"], dtype="string")})
     assert read_cells(export.csv_bytes(frame))[0]["name"] == safe
@@ -358,9 +362,9 @@ def test_csv_numbers_in_a_mixed_column_stay_numbers() -> None:
 
 
 def test_csv_headers_are_neutralised_too() -> None:
-    frame = pd.DataFrame({"=HYPERLINK(1)": [1], "ok": [2]})
+    frame = pd.DataFrame({"=HYPERLINK(1)": [1], " @x": [2], "ok": [3]})
     header = export.csv_bytes(frame).decode("utf-8").splitlines()[0]
-    assert header == "'=HYPERLINK(1),ok"
+    assert header == "'=HYPERLINK(1),' @x,ok"
 
 
 def test_csv_is_utf8_without_bom() -> None:
