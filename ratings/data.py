@@ -159,16 +159,22 @@ def load_bundle(directory: Path | None = None, *, verify: bool = True) -> Datase
         ) from None
     except (OSError, ValueError) as exc:
         raise DataError(f"The bundle manifest {manifest_path} is unreadable: {exc}") from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not isinstance(manifest.get("sources", {}), dict):
+        raise DataError(f"The bundle manifest {manifest_path} is not a manifest (no 'files' table).")
 
     frames: dict[str, pd.DataFrame] = {}
     for name, schema in _BUNDLE_FILES.items():
         path = directory / name
-        expected = manifest.get("files", {}).get(name, {}).get("sha256")
+        entry = files.get(name)
+        expected = entry.get("sha256") if isinstance(entry, dict) else None
+        if verify and not isinstance(expected, str):
+            raise DataError(f"The bundle manifest {manifest_path} gives no sha256 for {name}: it cannot be checked.")
         try:
             raw = path.read_bytes()
         except OSError as exc:
             raise DataError(f"Bundled file {path} cannot be read: {exc.strerror or exc}") from None
-        if verify and expected and hashlib.sha256(raw).hexdigest() != expected:
+        if verify and hashlib.sha256(raw).hexdigest() != expected:
             raise DataError(f"Bundled file {path} does not match its manifest hash: it is corrupt or was edited.")
         try:
             frame = pd.read_parquet(path)

@@ -154,6 +154,42 @@ def test_corrupt_manifest_is_named(bundle_copy: Path) -> None:
         load_bundle(bundle_copy)
 
 
+def _without_hash(manifest: dict) -> dict:
+    manifest["files"]["consensus.parquet"].pop("sha256")
+    return manifest
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda m: [], "not a manifest"),
+        (lambda m: m | {"files": None}, "not a manifest"),
+        (lambda m: m | {"sources": []}, "not a manifest"),
+        (lambda m: {k: v for k, v in m.items() if k != "files"}, "not a manifest"),
+        (_without_hash, r"no sha256 for consensus\.parquet"),
+        (lambda m: m | {"files": m["files"] | {"prices.parquet": "x"}}, r"no sha256 for prices\.parquet"),
+    ],
+    ids=["a list", "files null", "sources a list", "no files", "a hash missing", "an entry not a table"],
+)
+def test_a_manifest_that_cannot_vouch_for_the_files_is_refused(bundle_copy: Path, spoil, message: str) -> None:
+    path = bundle_copy / "manifest.json"
+    path.write_text(json.dumps(spoil(json.loads(path.read_text()))))
+    with pytest.raises(DataError, match=message):
+        load_bundle(bundle_copy)
+
+
+def test_an_edited_file_without_its_hash_is_not_loaded_unchecked(bundle_copy: Path) -> None:
+    # The hole the check must not have: drop the hash, then edit the file it vouched for.
+    path = bundle_copy / "manifest.json"
+    path.write_text(json.dumps(_without_hash(json.loads(path.read_text()))))
+    frame = pd.read_parquet(bundle_copy / "consensus.parquet")
+    frame.loc[frame["ticker"] == "F", "target_mean"] = 999.0
+    frame.to_parquet(bundle_copy / "consensus.parquet")
+    with pytest.raises(DataError):
+        load_bundle(bundle_copy)
+    assert (load_bundle(bundle_copy, verify=False).consensus["target_mean"] == 999.0).any()  # verify=False trusts
+
+
 def test_data_dir_can_be_moved_by_environment(bundle_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(data_module.DATA_DIR_ENV, str(bundle_copy))
     assert data_module.data_dir() == bundle_copy

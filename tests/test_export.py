@@ -349,7 +349,9 @@ def test_csv_neutralises_formulas_in_text(payload: str, dtype: str) -> None:
     assert [float(c["upside"]) for c in cells] == [-0.18, 0.1]
 
 
-@pytest.mark.parametrize("safe", ["Ford", "F", "1810.HK", "a=b", "2026", "", " Ford", "a =b", "Macy's", "text ＝ later"])
+@pytest.mark.parametrize(
+    "safe", ["Ford", "F", "1810.HK", "a=b", "2026", "", " Ford", "a =b", "Macy's", "text ＝ later"]
+)
 def test_csv_leaves_safe_text_alone(safe: str) -> None:
     frame = pd.DataFrame({"name": pd.Series([safe, "x"], dtype="string")})
     assert read_cells(export.csv_bytes(frame))[0]["name"] == safe
