@@ -70,7 +70,7 @@ from yfinance.exceptions import YFRateLimitError
 from ratings import paths
 from ratings.core import YAHOO_KEY_LABELS
 from ratings.schema import COUNT_COLUMNS, PRICES, SNAPSHOTS, TEXT, TREND, UPGRADES, Column, Schema, conform
-from ratings.tickers import is_valid_symbol, normalize
+from ratings.tickers import NOT_A_SYMBOL, is_valid_symbol, normalize
 
 SOURCE = "Yahoo Finance"
 SOURCE_ID = "yfinance"
@@ -319,7 +319,7 @@ def _unique_symbols(tickers: Iterable[str]) -> list[str]:
 
 def _symbol_problem(symbol: str) -> str:
     if not is_valid_symbol(symbol):
-        return "not a ticker symbol (letters, digits and . - ^ = only, at most 15)"
+        return NOT_A_SYMBOL
     is_isin = getattr(yf.utils, "is_isin", None)
     if callable(is_isin) and is_isin(symbol):
         # yf.Ticker would look an ISIN up through Yahoo's search, outside this loader's control.

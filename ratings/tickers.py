@@ -17,10 +17,12 @@ WATCHLIST: tuple[str, ...] = ("F", "TSLA", "NVDA", "PSNY", "LOT", "1810.HK", "12
 
 MAX_TICKERS = 600  # the S&P 500 universe fits; a pasted novel does not
 
-# Letters, digits and the punctuation Yahoo uses (^GSPC, EURUSD=X, BTC-USD, 1810.HK), 1-15 chars,
-# starting with a letter, digit or caret.
-_SYMBOL = re.compile(r"^[A-Z0-9^][A-Z0-9.\-=^]{0,14}$")
+# Letters, digits and the punctuation Yahoo uses (^GSPC, EURUSD=X, BTC-USD, 1810.HK, M&M.NS), 1-15
+# chars, starting with a letter, digit or caret (so never with a spreadsheet's = + - @).
+_SYMBOL = re.compile(r"[A-Z0-9^][A-Z0-9.\-=^&]{0,14}")
 _SEPARATORS = re.compile(r"[\s,;]+")
+#: Why a malformed symbol is refused, in every message that refuses one.
+NOT_A_SYMBOL = "not a ticker symbol (letters, digits and . - ^ = & only, at most 15)"
 
 
 @dataclass(frozen=True)
@@ -38,15 +40,17 @@ def normalize(raw: str, known: Collection[str] = ()) -> str:
     """Upper-case and trim a symbol; map ``BRK.B`` to ``BRK-B`` when only the latter is known."""
     symbol = raw.strip().upper()
     if known and symbol not in known and "." in symbol:
-        dashed = symbol.replace(".", "-")
-        if dashed in known:
-            return dashed
+        # Every dot a class dash (BRK.B -> BRK-B), or all but an exchange suffix (BT.A.L -> BT-A.L).
+        head, _, suffix = symbol.rpartition(".")
+        for dashed in (symbol.replace(".", "-"), f"{head.replace('.', '-')}.{suffix}"):
+            if dashed in known:
+                return dashed
     return symbol
 
 
 def is_valid_symbol(symbol: str) -> bool:
     """True when `symbol` is shaped like a Yahoo ticker (it may still not exist)."""
-    return bool(_SYMBOL.match(symbol)) and any(ch.isalnum() for ch in symbol)
+    return bool(_SYMBOL.fullmatch(symbol)) and any(ch.isalnum() for ch in symbol)
 
 
 def parse_tickers(text: str | Iterable[str], known: Collection[str] | None = None) -> ParsedTickers:
@@ -64,7 +68,7 @@ def parse_tickers(text: str | Iterable[str], known: Collection[str] | None = Non
             continue
         symbol = normalize(raw, known or ())
         if not is_valid_symbol(symbol):
-            invalid[raw.strip()[:40]] = "not a ticker symbol (letters, digits and . - ^ = only, at most 15)"
+            invalid[raw.strip()[:40]] = NOT_A_SYMBOL
         elif known is not None and symbol not in known:
             invalid[symbol] = "unknown ticker: not in the data"
         elif symbol not in valid:

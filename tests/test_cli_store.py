@@ -34,6 +34,7 @@ from ratings.formatting import money
 from ratings.live import LiveConfig, LiveResult
 from ratings.schema import COUNT_COLUMNS, CSV_COLUMNS
 from ratings.store import Store
+from ratings.tickers import NOT_A_SYMBOL
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -334,7 +335,7 @@ def test_malformed_symbols_are_named_and_the_rest_fetched(
 ) -> None:
     result = run(*fetch_argv(store, "AAPL", "$AAPL", "aapl"))
     assert result.code == 0
-    assert result.err_lines[0] == "ratings: $AAPL: not a ticker symbol (letters, digits and . - ^ = only, at most 15)"
+    assert result.err_lines[0] == f"ratings: $AAPL: {NOT_A_SYMBOL}"
     assert [line.split()[0] for line in result.out_lines[:-1]] == ["AAPL"]  # 'aapl' is the same ticker
 
 

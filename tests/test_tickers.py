@@ -6,18 +6,21 @@ import pytest
 
 from ratings.tickers import MAX_TICKERS, WATCHLIST, is_valid_symbol, normalize, parse_tickers
 
-KNOWN = frozenset({"F", "TSLA", "BRK-B", "1810.HK", "VOD.L"})
+KNOWN = frozenset({"F", "TSLA", "BRK-B", "1810.HK", "VOD.L", "BT-A.L"})
 
 
 @pytest.mark.parametrize(
-    "symbol", ["F", "TSLA", "BRK-B", "1810.HK", "1211.HK", "VOD.L", "^GSPC", "EURUSD=X", "BTC-USD", *WATCHLIST]
-)
+    "symbol",
+    ["F", "TSLA", "BRK-B", "1810.HK", "1211.HK", "VOD.L", "^GSPC", "EURUSD=X", "BTC-USD", "M&M.NS", "BT-A.L",
+     "DX-Y.NYB", "0700.HK", "7203.T", "SAP.DE", *WATCHLIST],
+)  # fmt: skip
 def test_real_symbol_shapes_are_valid(symbol: str) -> None:
     assert is_valid_symbol(symbol)
 
 
 @pytest.mark.parametrize(
-    "symbol", ["", "=1+1", "<SCRIPT>", "A B", "TOO-LONG-SYMBOL-1", "-", "^", "F;DROP", "Ä", "'F'", ".HK"]
+    "symbol",
+    ["", "=1+1", "<SCRIPT>", "A B", "TOO-LONG-SYMBOL-1", "-", "^", "F;DROP", "Ä", "'F'", ".HK", "&F", "F\n", "\nF"],
 )
 def test_malformed_symbols_are_rejected(symbol: str) -> None:
     assert not is_valid_symbol(symbol)
@@ -32,6 +35,8 @@ def test_malformed_symbols_are_rejected(symbol: str) -> None:
         ("vod.l", "VOD.L"),
         ("1810.hk", "1810.HK"),
         ("xyz.b", "XYZ.B"),
+        ("bt.a.l", "BT-A.L"),  # the class dash, the exchange dot kept
+        ("bt-a.l", "BT-A.L"),
     ],
 )
 def test_normalize_uses_yahoo_spelling_only_for_known_share_classes(raw: str, expected: str) -> None:
