@@ -178,10 +178,22 @@ def _table_for(args: argparse.Namespace) -> tuple[Dataset, list[str], pd.DataFra
     table = dataset.table(tickers)
     if getattr(args, "primary", False):
         table = primary_rows(table)
-    uncovered = table.loc[table["coverage"] == COVERAGE_NONE, "ticker"].drop_duplicates()
-    for ticker in uncovered:
-        _say(f"{ticker}: the data has no analyst consensus for it (showing its latest close only)")
+    uncovered = table[table["coverage"] == COVERAGE_NONE].drop_duplicates("ticker")
+    priced = uncovered["price"].notna()
+    where = _data_name(dataset)
+    for ticker in uncovered.loc[priced, "ticker"]:
+        _say(f"{ticker}: {where} has no analyst consensus for it (showing its latest close only)")
+    bare = uncovered.loc[~priced, "ticker"].tolist()
+    for ticker in bare:
+        _say(f"{ticker}: {where} has no analyst consensus and no price for it")
+    if len(bare) == table["ticker"].nunique():  # every row would be empty: nothing to show
+        hint = " (fetch them with `ratings fetch TICKER...`)" if dataset.kind != "bundle" else ""
+        raise CommandError(f"nothing to show: no data for {', '.join(bare)} in {where}{hint}", EXIT_NOTHING_SHOWN)
     return dataset, tickers, table
+
+
+def _data_name(dataset: Dataset) -> str:
+    return "the local store" if dataset.kind != "bundle" else "the bundled snapshot"
 
 
 # --------------------------------------------------------------------------------------- formats
@@ -492,7 +504,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     ticker = tickers[0]
     frame = history_frame(dataset, ticker)
     if frame.empty:
-        where = "the local store" if dataset.kind != "bundle" else "the bundled snapshot"
+        where = _data_name(dataset)
         have = sorted(set(dataset.history["ticker"]))
         hint = f" (it has history for {', '.join(have[:12])}{'…' if len(have) > 12 else ''})" if have else ""
         raise CommandError(f"{ticker}: no history in {where}{hint}", EXIT_NOTHING_SHOWN)

@@ -184,6 +184,24 @@ def test_a_mixed_batch_stores_the_good_names_each_failure_and_exits_zero(
     assert result.out_lines[-1].startswith("2 fetched, 1 without analyst coverage, 2 failed. Stored 2 new snapshots")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_a_ticker_the_store_knows_nothing_of_is_nothing_to_show(
+    fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run], fmt: str
+) -> None:
+    assert run(*fetch_argv(store, "AAPL")).code == 0
+    # F was never fetched: no consensus, no price. Alone it is nothing to show: exit 1, stdout empty.
+    alone = run("table", "F", "--store", store, "--format", fmt)
+    assert alone.code == 1 and alone.out == ""
+    assert alone.err_lines == [
+        "ratings: F: the local store has no analyst consensus and no price for it",
+        "ratings: nothing to show: no data for F in the local store (fetch them with `ratings fetch TICKER...`)",
+    ]
+    # Beside a ticker with data it is named, and the rest is shown.
+    mixed = run("table", "AAPL", "F", "--store", store, "--format", fmt)
+    assert mixed.code == 0 and "AAPL" in mixed.out
+    assert mixed.err_lines == ["ratings: F: the local store has no analyst consensus and no price for it"]
+
+
 @pytest.mark.parametrize(("kind", "status"), [("status", 429), ("malformed", 0), ("network", 0)])
 def test_a_failed_fetch_loses_no_earlier_snapshot(
     fake: FakeYahoo, wall: VirtualClock, store: Path, run: Callable[..., Run], kind: Any, status: int
