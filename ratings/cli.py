@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -642,9 +641,14 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
             "Run 'ratings dashboard' from a clone of the project installed with 'pip install -e .'",
             EXIT_NOTHING_SHOWN,
         )
-    # cwd = project root: streamlit finds pages/ and .streamlit/config.toml from wherever it is launched.
-    completed = subprocess.run(dashboard_command(args.port, root), cwd=root, check=False)  # noqa: S603
-    return completed.returncode
+    command = dashboard_command(args.port, root)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Streamlit takes over this process, so Ctrl-C, `kill` and a service manager reach the server itself
+    # (a child would outlive a killed wrapper). From the project root it finds pages/ and .streamlit/.
+    os.chdir(root)
+    os.execv(command[0], command)  # noqa: S606
+    return EXIT_OK  # only a test's stand-in for execv returns
 
 
 # ---------------------------------------------------------------------------------------- parser

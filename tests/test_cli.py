@@ -7,13 +7,20 @@ acceptance figures for Ford.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import re
 import runpy
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -580,14 +587,26 @@ def test_export_to_an_unwritable_path_is_a_message(
 
 
 @dataclass
-class FakeRun:
-    returncode: int = 0
-    calls: list[tuple[list[str], dict[str, Any]]] | None = None
+class FakeExec:
+    """Stands in for os.execv and os.chdir: records the program and the folder it would run in."""
 
-    def __call__(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
-        assert self.calls is not None
-        self.calls.append((command, kwargs))
-        return subprocess.CompletedProcess(command, self.returncode)
+    calls: list[tuple[str, list[str], Path]]
+    cwd: Path | None = None
+
+    def chdir(self, path: str | os.PathLike[str]) -> None:
+        self.cwd = Path(path)
+
+    def execv(self, program: str, argv: list[str]) -> None:
+        assert self.cwd is not None, "execv before chdir: streamlit would not find pages/ and .streamlit/"
+        self.calls.append((program, list(argv), self.cwd))
+
+
+@pytest.fixture
+def fake_exec(monkeypatch: pytest.MonkeyPatch) -> FakeExec:
+    fake = FakeExec([])
+    monkeypatch.setattr(cli.os, "execv", fake.execv)
+    monkeypatch.setattr(cli.os, "chdir", fake.chdir)
+    return fake
 
 
 @pytest.fixture
@@ -602,22 +621,14 @@ def test_cli_uses_the_projects_root() -> None:
 
 
 @pytest.mark.parametrize(("argv", "port_flags"), [([], []), (["--port", "8765"], ["--server.port", "8765"])])
-@pytest.mark.parametrize("returncode", [0, 3])
-def test_dashboard_runs_streamlit_bound_to_localhost(
-    run: Callable[..., Run],
-    monkeypatch: pytest.MonkeyPatch,
-    fake_root: Path,
-    argv: list[str],
-    port_flags: list[str],
-    returncode: int,
+def test_dashboard_becomes_streamlit_bound_to_localhost(
+    run: Callable[..., Run], fake_exec: FakeExec, fake_root: Path, argv: list[str], port_flags: list[str]
 ) -> None:
-    fake = FakeRun(returncode, [])
-    monkeypatch.setattr(cli.subprocess, "run", fake)
-    monkeypatch.chdir(fake_root.parent)  # launched from elsewhere
     result = run("dashboard", *argv)
-    assert result.code == returncode
-    assert fake.calls is not None and len(fake.calls) == 1
-    command, kwargs = fake.calls[0]
+    assert result.code == 0
+    (program, command, cwd), *more = fake_exec.calls
+    assert more == []
+    assert program == sys.executable
     assert command == [
         sys.executable, "-m", "streamlit", "run", str(fake_root / "app.py"),
         "--server.address", "localhost",
@@ -625,33 +636,52 @@ def test_dashboard_runs_streamlit_bound_to_localhost(
         "--browser.gatherUsageStats", "false",
         *port_flags,
     ]  # fmt: skip
-    assert Path(kwargs["cwd"]) == fake_root
-    assert not kwargs.get("shell", False)
+    assert cwd == fake_root
 
 
-def test_dashboard_without_app_py_says_so(
-    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, fake_root: Path
-) -> None:
+def test_dashboard_without_app_py_says_so(run: Callable[..., Run], fake_exec: FakeExec, fake_root: Path) -> None:
     (fake_root / "app.py").unlink()
-    fake = FakeRun(0, [])
-    monkeypatch.setattr(cli.subprocess, "run", fake)
     result = run("dashboard")
     assert result.code == 1
-    assert fake.calls == []
+    assert fake_exec.calls == []
     assert len(result.err_lines) == 1
     assert "app.py" in result.err_lines[0] and str(fake_root) in result.err_lines[0]
 
 
-def test_dashboard_interrupted_exits_130(
-    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, fake_root: Path
-) -> None:
-    def interrupted(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt
+def test_stopping_ratings_dashboard_stops_the_server(tmp_path: Path) -> None:
+    """A service manager's SIGTERM to `ratings dashboard` must not leave a Streamlit server behind."""
+    script = Path(sys.executable).parent / "ratings"
+    if not script.exists():
+        pytest.skip(f"{script} is not installed: run `pip install -e .`")
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {"RATINGS_CACHE_DIR": str(tmp_path / "cache"), "RATINGS_STORE": str(tmp_path / "s.sqlite")}
+    server = subprocess.Popen(
+        [str(script), "dashboard", "--port", str(port)], cwd=tmp_path, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,  # its own group, to clean up
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(port):
+            assert server.poll() is None, f"ratings dashboard exited with {server.returncode}"
+            assert time.monotonic() < deadline, "the dashboard did not come up within 60 s"
+            time.sleep(0.25)
+        server.terminate()
+        server.wait(timeout=20)
+        assert not _answers(port), "the Streamlit server outlived `ratings dashboard`"
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of the group, a stray server included
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
-    monkeypatch.setattr(cli.subprocess, "run", interrupted)
-    result = run("dashboard")
-    assert result.code == 130
-    assert "Traceback" not in result.err
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2) as response:
+            return bool(response.read().strip() == b"ok")
+    except (OSError, urllib.error.URLError):
+        return False
 
 
 # ---------------------------------------------------------------------------- entry point
