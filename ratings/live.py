@@ -230,7 +230,7 @@ def fetch(
     refresh: bool = False,
     on_progress: ProgressCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     rng: random.Random | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> LiveBatch:
@@ -238,7 +238,9 @@ def fetch(
 
     `on_progress(done, total, result)` is called on the calling thread after each ticker (cache
     hits and malformed symbols included). `clock`, `sleep` and `rng` drive the backoff, the rate
-    limiter and the time budget; tests inject them so nothing really waits for seconds.
+    limiter and the time budget; tests inject them so nothing really waits for seconds. Without
+    `sleep`, waits are real and cut short when the batch stops: on Ctrl-C (or a progress callback
+    that raises) the workers give up at their next wait or request instead of finishing their retries.
     `now` is the wall clock: it dates each answer (``observed_at``, the snapshot's ``as_of``, the
     trend's months) and ages the result cache, so a test can fetch "on" two different days.
     A naive datetime from it is taken as UTC.
@@ -290,6 +292,9 @@ def fetch(
             for future in as_completed(futures):
                 result, data = future.result()
                 finish(futures[future], result, data)
+        except BaseException:  # KeyboardInterrupt included
+            runner.stop.set()
+            raise
         finally:
             # If the caller's progress callback raised (a closed browser tab), drop what has not started.
             pool.shutdown(wait=True, cancel_futures=True)
@@ -405,6 +410,10 @@ class _BudgetExhausted(Exception):
     """The batch's time budget ran out (deliberately not an OSError: yfinance retries those)."""
 
 
+class _Stopped(Exception):
+    """The batch was stopped (Ctrl-C): a worker gives up at its next wait or request."""
+
+
 @dataclass
 class _Exchange:
     """One request as seen at the HTTP boundary."""
@@ -427,6 +436,7 @@ class _Attempt:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     rate: float | None
+    stop: threading.Event | None = None
     exchanges: list[_Exchange] = field(default_factory=list)
     budget_exhausted: bool = False
 
@@ -435,6 +445,8 @@ class _Attempt:
 
     def before_request(self) -> float:
         """Wait for the rate limiter; return the time left, or raise if the budget is spent."""
+        if self.stop is not None and self.stop.is_set():
+            raise _Stopped("the batch was stopped")
         if self.remaining() <= 0:
             self.budget_exhausted = True
             raise _BudgetExhausted("time budget exhausted")
@@ -703,7 +715,7 @@ class _Runner:
         config: LiveConfig,
         deadline: float,
         clock: Callable[[], float],
-        sleep: Callable[[float], None],
+        sleep: Callable[[float], None] | None,
         rng: random.Random,
         result_cache: _ResultCache | None,
         now: Callable[[], datetime],
@@ -711,7 +723,9 @@ class _Runner:
         self.config = config
         self.deadline = deadline
         self.clock = clock
-        self.sleep = sleep
+        self.stop = threading.Event()
+        # A real wait ends early when the batch stops; an injected one (a test's clock) is instant anyway.
+        self.sleep: Callable[[float], object] = sleep or self.stop.wait
         self.rng = rng
         self.rng_lock = threading.Lock()
         self.result_cache = result_cache
@@ -723,6 +737,13 @@ class _Runner:
     def _yahoo_unreachable(self) -> bool:
         return self.unreachable is not None and not self.answered
 
+    def pause(self, seconds: float) -> None:
+        """Wait `seconds` (a backoff, the rate limiter); raise :class:`_Stopped` once the batch is stopped."""
+        if not self.stop.is_set():
+            self.sleep(seconds)
+        if self.stop.is_set():
+            raise _Stopped("the batch was stopped")
+
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": between half and all of base * 2^(attempt-1), capped."""
         ceiling = min(self.config.backoff_cap_s, self.config.backoff_base_s * 2 ** (attempt - 1))
@@ -731,6 +752,12 @@ class _Runner:
 
     def run(self, symbol: str) -> tuple[LiveResult, _Frames | None]:
         started = self.clock()
+        try:
+            return self._run(symbol, started)
+        except _Stopped:  # nobody waits for this result any more; it only has to end soon
+            return self._failed(symbol, "stopped before it finished", 0, started), None
+
+    def _run(self, symbol: str, started: float) -> tuple[LiveResult, _Frames | None]:
         attempts = 0
         last: _Problem | None = None
         if self._yahoo_unreachable():
@@ -739,7 +766,9 @@ class _Runner:
             attempts += 1
             if attempts > 1:
                 _forget_yfinance_responses()
-            attempt = _Attempt(self.deadline, self.clock, self.sleep, self.config.requests_per_second or None)
+            attempt = _Attempt(
+                self.deadline, self.clock, self.pause, self.config.requests_per_second or None, stop=self.stop
+            )
             _LOCAL.attempt = attempt
             try:
                 outcome = _fetch_once(
@@ -758,12 +787,14 @@ class _Runner:
                 delay = self.backoff(attempts)
                 if self.clock() + delay >= self.deadline:
                     break
-                self.sleep(delay)
+                self.pause(delay)
                 continue
             finally:
                 _LOCAL.attempt = None
                 if any(exchange.status is not None for exchange in attempt.exchanges):
                     self.answered = True
+            if self.stop.is_set():  # yfinance may have swallowed the _Stopped of a request
+                raise _Stopped("the batch was stopped")
             result = LiveResult(
                 symbol,
                 outcome.status,

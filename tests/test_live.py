@@ -357,6 +357,24 @@ def test_with_yahoo_unreachable_the_tickers_not_yet_started_fail_at_once(
     assert batch.snapshots.empty
 
 
+def test_ctrl_c_stops_the_workers_at_their_next_wait(fake: FakeYahoo) -> None:
+    """Real waits (no injected sleep): an interrupt must not wait out the other tickers' backoffs."""
+    for symbol in ("B", "C"):
+        fake.serve_as(symbol, "AAPL")
+        fake.fail(symbol, "network")  # forever: without a stop, 4 attempts and 3 backoffs of >= 2.5 s each
+
+    def interrupt(done: int, total: int, result: LiveResult) -> None:
+        raise KeyboardInterrupt
+
+    settings = config(max_workers=2, backoff_base_s=5.0, backoff_cap_s=5.0)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        live.fetch(["AAPL", "B", "C"], config=settings, on_progress=interrupt)
+    # Shorter than the shortest backoff (half of 5 s): B gave up at its first wait, C never waited.
+    assert time.monotonic() - started < settings.backoff_base_s / 2
+    assert fake.count("quoteSummary", symbol="B") <= 1
+
+
 def test_one_unreachable_ticker_does_not_stop_a_batch_that_yahoo_answers(fake: FakeYahoo, clock: VirtualClock) -> None:
     fake.serve_as("NET", "AAPL")
     fake.fail("NET", "network")  # forever: NET's connections are reset, but the host is up
