@@ -22,7 +22,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import BAND_EDGES, COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS, LABELS, add_metrics, attach_prices
+from .core import (
+    BAND_EDGES,
+    COVERAGE_NONE,
+    COVERAGE_RATING,
+    COVERAGE_TARGETS,
+    HISTORY_CLOSE_MAX_AGE,
+    LABELS,
+    history_metrics,
+)
 from .formatting import MISSING, count, dated, money, percent, utc_minute
 from .schema import CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, TREND, conform
 
@@ -964,8 +972,6 @@ def upside_scatter(
 # --- one ticker over time: recommendation trend and consensus history ----------------------------
 
 TREND_SOURCE = "Yahoo Finance"  # the recommendation trend is Yahoo's (schema TREND)
-#: A snapshot without its own price is priced by a close at most this much older than its day.
-HISTORY_CLOSE_MAX_AGE = pd.Timedelta(days=7)
 
 
 def _latest_trend(trend: pd.DataFrame) -> pd.DataFrame:
@@ -1071,22 +1077,11 @@ def trend_chart(trend: pd.DataFrame, *, title: str | None = None) -> go.Figure:
 
 
 def _history_metrics(history: pd.DataFrame, prices: pd.DataFrame | None) -> pd.DataFrame:
-    """History rows placed on a day, with label and upside; a row without its own price uses the
-    close on or before its day when `prices` are given (``price_source`` says which)."""
+    """History rows placed on a day (``_day``), with label and upside (:func:`ratings.core.history_metrics`)."""
     rows = conform(history, CONSENSUS_HISTORY)
-    rows = rows[rows["ticker"].notna() & rows["source"].notna()].reset_index(drop=True)
-    day = pd.to_datetime(rows["as_of"].where(_day_mask(rows["as_of"])), format="%Y-%m-%d", errors="coerce")
-    observed = pd.to_datetime(rows["observed_at"], errors="coerce", utc=True).dt.tz_localize(None).dt.normalize()
-    rows["_day"] = day.fillna(observed)
-    rows = rows[rows["_day"].notna()]
-    priced = attach_prices(rows, prices if prices is not None else PRICES.empty())
-    # A close weeks before the snapshot says little about that day's upside: leave it out.
-    close_day = pd.to_datetime(priced["price_as_of"], format="%Y-%m-%d", errors="coerce")
-    too_old = (priced["price_source"] == "close").fillna(False) & ~(
-        (priced["_day"] - close_day) <= HISTORY_CLOSE_MAX_AGE
-    ).fillna(False)
-    priced.loc[too_old, ["price", "price_as_of", "price_source"]] = pd.NA
-    return add_metrics(priced).sort_values(["ticker", "source", "_day"], kind="stable")
+    rows = rows[rows["ticker"].notna() & rows["source"].notna()]
+    rows = history_metrics(rows, prices if prices is not None else PRICES.empty()).rename(columns={"day": "_day"})
+    return rows[rows["_day"].notna()].sort_values(["ticker", "source", "_day"], kind="stable")
 
 
 #: The least span of the history chart's target axis, as a fraction of the target's level.

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import pandas as pd
 
-from .core import COVERAGE_NONE, add_metrics, attach_prices, primary_rows
+from .core import COVERAGE_NONE, HISTORY_CLOSE_MAX_AGE, add_metrics, history_metrics, primary_rows
 from .data import PROJECT_ROOT, DataError, Dataset, load_bundle
 from .data import load as load_source
 from .formatting import MISSING, count, dated, display_table, label_text, money, money_range, percent
@@ -460,11 +460,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 def history_frame(dataset: Dataset, ticker: str) -> pd.DataFrame:
     """The stored history of `ticker`: one row per snapshot day and source, oldest first, with metrics.
 
-    A snapshot that quoted no price is priced like the table's rows: from the latest close on or
-    before its day (``price_source`` 'close'), so its upside is still computed.
+    A snapshot that quoted no price is priced as on the Ticker page's history chart: from a close on
+    or before its day, at most a week older (``price_source`` 'close'); else its upside is unknown.
     """
-    rows = conform(dataset.history[dataset.history["ticker"] == ticker], CONSENSUS_HISTORY).reset_index(drop=True)
-    rows = add_metrics(attach_prices(rows, dataset.prices))
+    rows = history_metrics(dataset.history[dataset.history["ticker"] == ticker], dataset.prices).drop(columns="day")
     rows["_when"] = rows["observed_at"].fillna(rows["as_of"])
     return rows.sort_values(["_when", "source"], kind="stable").drop(columns="_when").reset_index(drop=True)
 
@@ -488,6 +487,7 @@ def history_terminal_frame(frame: pd.DataFrame) -> pd.DataFrame:
             "Price": [
                 money(r["price"], r["currency"]) + (" (close)" if r["price_source"] == "close" else "") for r in rows
             ],
+            "Price date": [dated(r["price_as_of"]) for r in rows],
             "Mean target": [money(r["target_mean"], r["currency"]) for r in rows],
             "Upside": [percent(r["upside_mean"]) for r in rows],
             "Target range": [money_range(r["target_low"], r["target_high"], r["currency"]) for r in rows],
@@ -512,6 +512,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
         note = "Upside = mean target / price - 1."
         if (frame["price_source"] == "close").any():
             note += " '(close)': no price quoted with that snapshot, so the latest close on or before its day is used."
+        if (frame["price"].isna() & frame["target_mean"].notna()).any():
+            note += f" No price: no close in the data within {HISTORY_CLOSE_MAX_AGE.days} days before that snapshot."
         return fixed_width(history_terminal_frame(frame)) + "\n" + note + "\n"
 
     _print_frame(frame, HISTORY_COLUMNS, args.format, people)

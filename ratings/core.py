@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .schema import CONSENSUS, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, conform
+from .schema import CONSENSUS, CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, conform
 
 LABELS: tuple[str, ...] = ("Strong Buy", "Buy", "Hold", "Sell", "Strong Sell")
 #: Upper bounds (inclusive) of the label bands on the 1-5 scale.
@@ -167,6 +167,35 @@ def add_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
     out.loc[out["source"].isna(), "coverage"] = COVERAGE_NONE
     return out
+
+
+#: A snapshot without its own price is priced by a close at most this much older than its day.
+HISTORY_CLOSE_MAX_AGE = pd.Timedelta(days=7)
+
+
+def snapshot_days(history: pd.DataFrame) -> pd.Series:
+    """Each snapshot's day: its as-of day, else the UTC day it was observed (a year-only as-of); NaT if neither."""
+    as_of = history["as_of"].astype("string")
+    day = pd.to_datetime(as_of.where(as_of.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)), format="%Y-%m-%d")
+    observed = pd.to_datetime(history["observed_at"], errors="coerce", utc=True).dt.tz_localize(None).dt.normalize()
+    return day.fillna(observed)
+
+
+def history_metrics(history: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """Consensus snapshots (``CONSENSUS_HISTORY``) with label, upside and their ``day``.
+
+    A snapshot without its own price is priced like a table row (:func:`attach_prices`), but only by
+    a close at most :data:`HISTORY_CLOSE_MAX_AGE` older than the snapshot's day: a close weeks
+    older says little about that day's upside, so the upside stays unknown instead.
+    """
+    rows = conform(history, CONSENSUS_HISTORY).reset_index(drop=True)
+    rows["day"] = snapshot_days(rows)
+    priced = attach_prices(rows, prices)
+    close_day = pd.to_datetime(priced["price_as_of"], format="%Y-%m-%d", errors="coerce")
+    recent = ((priced["day"] - close_day) <= HISTORY_CLOSE_MAX_AGE).fillna(False).astype(bool)
+    too_old = (priced["price_source"] == "close").fillna(False).astype(bool) & ~recent
+    priced.loc[too_old, ["price", "price_as_of", "price_source"]] = pd.NA
+    return add_metrics(priced)
 
 
 def mark_primary(frame: pd.DataFrame) -> pd.Series:

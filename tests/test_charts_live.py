@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 
 from ratings import charts
-from ratings.core import LABELS, label_from_rating_mean
+from ratings.core import HISTORY_CLOSE_MAX_AGE, LABELS, label_from_rating_mean
 from ratings.data import Dataset
 from ratings.export import figure_bytes
 from ratings.formatting import utc_minute
@@ -190,7 +190,7 @@ def test_history_prices_snapshots_without_a_price_from_a_recent_close_only(bundl
         day = pd.Timestamp(row["as_of"])
         if pd.notna(row["price"]):
             expected.append(row["target_mean"] / row["price"] - 1)
-        elif day - last_close <= charts.HISTORY_CLOSE_MAX_AGE:
+        elif day - last_close <= HISTORY_CLOSE_MAX_AGE:
             close = closes.loc[closes["date"] <= day, "close"].iloc[-1]
             expected.append(row["target_mean"] / close - 1)
         else:

@@ -28,7 +28,7 @@ from recordings import AAPL_2021, DAY_2025, GOOG_2021, TARGET_KEYS, current_coun
 
 from ratings import cli
 from ratings.changes import CHANGES, changes
-from ratings.core import label_from_rating_mean
+from ratings.core import HISTORY_CLOSE_MAX_AGE, label_from_rating_mean
 from ratings.data import load, load_bundle
 from ratings.formatting import money
 from ratings.live import LiveConfig, LiveResult
@@ -710,18 +710,21 @@ def test_history_of_a_bundled_ticker_without_one(run: Callable[..., Run]) -> Non
     ]
 
 
-def test_history_prices_a_snapshot_without_a_price_from_the_latest_close(run: Callable[..., Run]) -> None:
+def test_history_prices_a_snapshot_without_a_price_from_a_recent_close(run: Callable[..., Run]) -> None:
     bundle = load_bundle()
     rows = parse_json(run("history", "TSLA", "--format", "json").out)
     closes = bundle.prices_for("TSLA").dropna(subset=["close"]).sort_values("date")
     snapshots = bundle.history_for("TSLA")
     unpriced = set(snapshots.loc[snapshots["price"].isna(), "as_of"])
     assert unpriced  # the later TSLA snapshots quote no price
+    stale = 0
     for row in rows:
         if row["as_of"] in unpriced:
-            usable = closes[closes["date"] <= pd.Timestamp(row["as_of"])]
-            if usable.empty:
-                assert row["price"] is None and row["upside_mean"] is None
+            day = pd.Timestamp(row["as_of"])
+            usable = closes[(closes["date"] <= day) & (closes["date"] >= day - HISTORY_CLOSE_MAX_AGE)]
+            if usable.empty:  # no close within a week before: no price, no upside (as on the chart)
+                assert row["price"] is None and row["price_as_of"] is None and row["upside_mean"] is None
+                stale += 1
                 continue
             last = usable.iloc[-1]
             assert row["price_source"] == "close"
@@ -730,6 +733,7 @@ def test_history_prices_a_snapshot_without_a_price_from_the_latest_close(run: Ca
             assert row["upside_mean"] == pytest.approx(row["target_mean"] / last["close"] - 1)
         else:
             assert row["price_source"] == "source"
+    assert stale, "the bundle's TSLA closes end 2026-07-02; its August snapshots have none within a week"
 
 
 def test_changes_of_the_bundle_since_june_29(run: Callable[..., Run]) -> None:
