@@ -72,6 +72,7 @@ def test_a_label_change_is_listed_with_both_labels(before: float, after: float) 
     assert (row["before"], row["after"]) == (label(before), label(after))
     assert (row["ticker"], row["date"], row["since"], row["source"]) == ("A", DAY2[:10], DAY1, "Yahoo Finance")
     assert pd.isna(row["firm"]) and pd.isna(row["change"])
+    assert row[["target_before", "target_after", "currency"]].isna().all()  # a label has no target
 
 
 @pytest.mark.parametrize(("before", "after"), [(2.0, 2.4), (2.6, 3.5), (1.0, 1.5)])
@@ -105,6 +106,7 @@ def test_a_mean_target_move_is_a_raise_or_a_cut(before: float, after: float, cur
     row = frame.iloc[0]
     assert row["change"] == pytest.approx(after / before - 1)
     assert (row["before"], row["after"]) == (money(before, currency), money(after, currency))
+    assert (row["target_before"], row["target_after"], row["currency"]) == (before, after, currency)
     assert row["since"] == DAY1 and row["date"] == DAY2[:10]
 
 
@@ -364,6 +366,7 @@ def test_analysts_targets_take_the_unit_of_their_own_sources_snapshots() -> None
     )
     frame = changes(rows, upgrades(move))
     assert frame.iloc[0][["before", "after"]].tolist() == [money(90.0, "GBp"), money(110.0, "GBp")]
+    assert frame.iloc[0][["target_before", "target_after", "currency"]].tolist() == [90.0, 110.0, "GBp"]
     # An action of a source without snapshots of its own has no known unit: a bare number, no symbol.
     other = changes(rows, upgrades(move | {"source": "Elsewhere"}))
     assert other.iloc[0][["before", "after"]].tolist() == [money(90.0, None), money(110.0, None)]

@@ -741,6 +741,8 @@ def test_changes_of_the_bundle_since_june_29(run: Callable[..., Run]) -> None:
     assert result.code == 0
     rows = {r["ticker"]: r for r in parse_json(result.out)}
     assert (rows["F"]["kind"], rows["TSLA"]["kind"]) == ("target raise", "target cut")
+    # Machine output carries the numbers and their unit, beside the text for people.
+    assert (rows["F"]["target_before"], rows["F"]["target_after"], rows["F"]["currency"]) == (14.851, 14.901, "USD")
     assert rows["F"]["change"] == pytest.approx(14.901 / 14.851 - 1)
     assert rows["TSLA"]["change"] == pytest.approx(397.87274 / 421.1561 - 1)
     assert "ratings: 1810.HK: no snapshot in the data, nothing to compare" in result.err_lines
