@@ -63,6 +63,7 @@ def parse_tickers(text: str | Iterable[str], known: Collection[str] | None = Non
     parts = _SEPARATORS.split(text) if isinstance(text, str) else [p for t in text for p in _SEPARATORS.split(t)]
     valid: list[str] = []
     invalid: dict[str, str] = {}
+    overflow: list[str] = []
     for raw in parts:
         if not raw.strip():
             continue
@@ -73,7 +74,11 @@ def parse_tickers(text: str | Iterable[str], known: Collection[str] | None = Non
             invalid[symbol] = "unknown ticker: not in the data"
         elif symbol not in valid:
             if len(valid) >= MAX_TICKERS:
-                invalid[symbol] = f"too many tickers (at most {MAX_TICKERS})"
+                if symbol not in overflow:
+                    overflow.append(symbol)
                 continue
             valid.append(symbol)
+    if overflow:  # one message for the lot, not one line per ticker left out
+        named = overflow[0] if len(overflow) == 1 else f"{overflow[0]} and {len(overflow) - 1:,} more"
+        invalid[named] = f"left out: too many tickers (at most {MAX_TICKERS:,})"
     return ParsedTickers(valid, invalid)

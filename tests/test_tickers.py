@@ -71,11 +71,12 @@ def test_parse_accepts_a_list_of_strings() -> None:
     assert parse_tickers(["F", "tsla, brk.b"], known=KNOWN).valid == ["F", "TSLA", "BRK-B"]
 
 
-def test_too_many_tickers_are_named_not_silently_dropped() -> None:
-    symbols = [f"T{i}" for i in range(MAX_TICKERS + 3)]
+@pytest.mark.parametrize(("extra", "named"), [(1, f"T{MAX_TICKERS}"), (3, f"T{MAX_TICKERS} and 2 more")])
+def test_too_many_tickers_are_named_in_one_message_not_silently_dropped(extra: int, named: str) -> None:
+    symbols = [f"T{i}" for i in range(MAX_TICKERS + extra)] + ["T0", f"T{MAX_TICKERS}"]  # repeats count once
     parsed = parse_tickers(symbols)
-    assert len(parsed.valid) == MAX_TICKERS
-    assert list(parsed.invalid) == symbols[MAX_TICKERS:]
+    assert parsed.valid == symbols[:MAX_TICKERS]
+    assert parsed.invalid == {named: f"left out: too many tickers (at most {MAX_TICKERS:,})"}
 
 
 def test_an_absurdly_long_bad_input_is_truncated_in_the_message() -> None:
