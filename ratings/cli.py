@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import pandas as pd
 
-from .core import COVERAGE_NONE, HISTORY_CLOSE_MAX_AGE, add_metrics, history_metrics, primary_rows
+from .core import COVERAGE_NONE, HISTORY_CLOSE_MAX_AGE, add_metrics, history_metrics, primary_rows, snapshot_days
 from .data import PROJECT_ROOT, DataError, Dataset, load_bundle
 from .data import load as load_source
 from .formatting import MISSING, count, dated, display_table, label_text, money, money_range, percent
@@ -82,20 +82,23 @@ def _printable(text: str, limit: int = 40) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def _write(text: str, stream: TextIO) -> None:
+def _write(text: str, stream: TextIO | None) -> None:
     """Write text that survives a terminal whose encoding lacks '—' or '€' (replaced, not a crash)."""
+    if stream is None:  # Python was started with that stream closed (`ratings table F >&-`)
+        raise CommandError("standard output is closed: there is nowhere to print", EXIT_USAGE)
     encoding = getattr(stream, "encoding", None) or "utf-8"
     stream.write(text.encode(encoding, errors="replace").decode(encoding))
 
 
 def _say(message: str) -> None:
     """One line for the person at the terminal, on stderr so stdout stays clean for data."""
-    _write(f"{PROG}: {message}\n", sys.stderr)
+    if sys.stderr is not None:  # with stderr closed there is no one to tell
+        _write(f"{PROG}: {message}\n", sys.stderr)
 
 
-def _write_bytes(data: bytes, stream: TextIO) -> None:
+def _write_bytes(data: bytes, stream: TextIO | None) -> None:
     buffer = getattr(stream, "buffer", None)
-    if buffer is None:
+    if stream is None or buffer is None:
         _write(data.decode("utf-8"), stream)
         return
     stream.flush()
@@ -501,6 +504,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
     if not tickers:
         raise CommandError("no ticker to show", EXIT_NOTHING_SHOWN)
     ticker = tickers[0]
+    if len(tickers) > 1:
+        _say(f"history shows one ticker at a time: showing {ticker}, not {', '.join(tickers[1:])}")
     frame = history_frame(dataset, ticker)
     if frame.empty:
         where = _data_name(dataset)
@@ -556,12 +561,20 @@ def _cmd_changes(args: argparse.Namespace) -> int:
     frame = changes(dataset.history, dataset.upgrades, tickers, since=args.since)
     shown = dataset.history[dataset.history["ticker"].isin(tickers)]
     snapshots = shown.groupby(["ticker", "source"]).size().groupby(level="ticker").max()
+    first_day = snapshot_days(conform(shown, CONSENSUS_HISTORY)).groupby(shown["ticker"].to_numpy()).min()
+    comparable: list[str] = []
     for ticker in tickers:
         n = int(snapshots.get(ticker, 0))
         if n == 0:
             _say(f"{ticker}: no snapshot in the data, nothing to compare")
-        elif n == 1 and args.since is None:
+        elif args.since is None and n == 1:
             _say(f"{ticker}: one snapshot only, nothing to compare it with yet")
+        elif args.since is not None and first_day[ticker] > pd.Timestamp(args.since):
+            _say(f"{ticker}: no snapshot on or before {args.since} (the first is of {first_day[ticker]:%Y-%m-%d})")
+        else:
+            comparable.append(ticker)
+    if not comparable:
+        raise CommandError("nothing to compare: no ticker has a snapshot to compare with", EXIT_NOTHING_SHOWN)
     if frame.empty and args.format == "table":
         _say("nothing moved " + (f"since {args.since}" if args.since else "since the previous snapshot"))
         return EXIT_OK

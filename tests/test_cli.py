@@ -676,6 +676,17 @@ def test_stopping_ratings_dashboard_stops_the_server(tmp_path: Path) -> None:
         server.wait()
 
 
+def test_a_closed_stdout_is_one_clear_line(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "ratings"
+    if not script.exists():
+        pytest.skip(f"{script} is not installed: run `pip install -e .`")
+    completed = subprocess.run(
+        ["sh", "-c", f'"{script}" table F --format csv >&-'], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert completed.returncode == 2
+    assert completed.stderr == "ratings: standard output is closed: there is nowhere to print\n"
+
+
 def _answers(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2) as response:

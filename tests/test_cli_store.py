@@ -650,8 +650,28 @@ def test_one_snapshot_is_named_as_nothing_to_compare(
 ) -> None:
     run(*fetch_argv(store, "AAPL"))
     result = run("changes", "AAPL", "--source", "store", "--store", store, "--format", "json")
-    assert result.code == 0 and parse_json(result.out) == []
-    assert "ratings: AAPL: one snapshot only, nothing to compare it with yet" in result.err_lines
+    # Nothing could be compared: said, and exit 1 (a comparison that found no move exits 0).
+    assert result.code == 1 and result.out == ""
+    assert result.err_lines == [
+        "ratings: AAPL: one snapshot only, nothing to compare it with yet",
+        "ratings: nothing to compare: no ticker has a snapshot to compare with",
+    ]
+
+
+def test_since_before_the_first_snapshot_is_named_not_reported_as_no_move(run: Callable[..., Run]) -> None:
+    first = load_bundle().history_for("F")["as_of"].min()
+    result = run("changes", "F", "--since", "1900-01-01")
+    assert result.code == 1 and result.out == ""
+    assert result.err_lines == [
+        f"ratings: F: no snapshot on or before 1900-01-01 (the first is of {first})",
+        "ratings: nothing to compare: no ticker has a snapshot to compare with",
+    ]
+
+
+def test_history_names_the_tickers_it_does_not_show(run: Callable[..., Run]) -> None:
+    result = run("history", "F,TSLA", "--format", "csv")
+    assert result.code == 0 and {r["ticker"] for r in parse_csv(result.out)} == {"F"}
+    assert result.err_lines == ["ratings: history shows one ticker at a time: showing F, not TSLA"]
 
 
 def test_changes_csv_cannot_carry_formulas(
