@@ -51,7 +51,7 @@ CHANGES = "pages/changes.py"
 
 #: Session-state key of the watchlist text (Overview and Changes edit it; Compare offers it as a universe).
 WATCHLIST_KEY = "watchlist"
-#: Query parameter that carries the watchlist in a shared link.
+#: Query parameter that carries the watchlist in a shared link (on every page that uses the watchlist).
 WATCHLIST_PARAM = "tickers"
 
 #: Session-state key and query parameter of the data source; its choices in words.
@@ -60,11 +60,16 @@ SOURCE_PARAM = "source"
 SOURCE_LABELS: dict[str, str] = {"bundle": "Bundled snapshot", "store": "Local store", "live": "Live (Yahoo)"}
 REFRESH_KEY = "refresh"
 
+#: Query parameters every page keeps; any other belongs to one page and leaves the address on a page switch.
+SHARED_PARAMS = (SOURCE_PARAM, WATCHLIST_PARAM)
+
 # Session-state keys of what app.py worked out in this run, and of the session's last refresh.
 _RUN_SOURCE = "_run_source"
 _RUN_DATASET = "_run_dataset"
 _LAST_REFRESH = "_last_refresh"
 _REFRESH_REQUESTED = "_refresh_requested"
+_PAGE_SHOWN = "_page_shown"
+_SHARED_VALUES = "_shared_params"
 
 MIME = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html", "csv": "text/csv"}
 
@@ -89,14 +94,34 @@ def md_list(values: Iterable[object]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def run_through_app() -> None:
-    """Make sure this page runs inside app.py's navigation; call first thing on every page.
+def run_through_app(*own_params: str) -> None:
+    """Make sure this page runs inside app.py's navigation; call first thing on every page, with the
+    query parameters the page owns (Compare's ``universe``, the Ticker page's ``ticker``...).
 
     Streamlit starts in its legacy mode when a ``pages/`` folder sits beside the main script, and
     leaves it only once ``st.navigation`` has been called. Until then, a first visit straight to
     a shared link such as ``/ticker?ticker=F`` runs the page alone: no app.py, so no wide layout,
     no page titles, no data note. Leave that mode and rerun, so app.py serves the same URL.
+
+    The shared parameters (:data:`SHARED_PARAMS`) are on every page's address, so that any page's
+    link carries the watchlist: Streamlit's navigation drops the query string on a page switch, and
+    they are put back as the session last had them. After the session's first page, the address keeps
+    only those and this page's own: another page's ``?universe=`` would otherwise linger after a page
+    switch. The first page keeps them all: they come from the link that opened the session.
     """
+    _leave_legacy_mode()
+    for name in SHARED_PARAMS:
+        value = shared_param(name)
+        if value is not None and name not in st.query_params:
+            st.query_params[name] = value
+    if st.session_state.get(_PAGE_SHOWN):
+        keep = {*SHARED_PARAMS, *own_params}
+        for name in [n for n in st.query_params if n not in keep]:
+            del st.query_params[name]
+    st.session_state[_PAGE_SHOWN] = True
+
+
+def _leave_legacy_mode() -> None:
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # Streamlit moved it: the worst case is the legacy look, not an error
@@ -104,6 +129,15 @@ def run_through_app() -> None:
     if getattr(PagesManager, "uses_pages_directory", None):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def link_warning(param: str, value: str, problem: str, instead: str) -> None:
+    """Say that a shared link's ``?param=value`` could not be used as it is, and what is shown instead.
+
+    Call it where the link's value seeds a widget (inside :func:`seed_widget`'s `initial`): that
+    happens once a session, so the user's own later changes never bring the warning back.
+    """
+    st.warning(md(f"The link's {param}={value[:40]} {problem}: {instead}."), icon=":material/warning:")
 
 
 # --- the data source -----------------------------------------------------------------------------
@@ -209,7 +243,7 @@ def freshness_text(data: Dataset) -> str:
 
 def initial_watchlist() -> str:
     """The watchlist of a shared link (``?tickers=F,TSLA``), else the default one."""
-    shared = st.query_params.get(WATCHLIST_PARAM)
+    shared = shared_param(WATCHLIST_PARAM)
     return ", ".join(WATCHLIST) if shared is None else shared.replace(",", ", ")
 
 
@@ -343,8 +377,19 @@ def remembered(key: str) -> Any:
     return st.session_state.get(key, st.session_state.get(f"_saved_{key}"))
 
 
+def shared_param(name: str) -> str | None:
+    """A parameter every page shares (:data:`SHARED_PARAMS`): the address's value, else the one the
+    address last had in this session (a page switch in the browser empties the address)."""
+    values = st.session_state.setdefault(_SHARED_VALUES, {})
+    if name in st.query_params:
+        values[name] = st.query_params[name]
+    return values.get(name)
+
+
 def set_query_param(name: str, value: str | list[str] | None) -> None:
     """Write one query parameter (None or an empty list removes it); only when it changes."""
+    if name in SHARED_PARAMS:  # what the next page puts back (None: nothing)
+        st.session_state.setdefault(_SHARED_VALUES, {})[name] = value
     current: str | list[str] | None
     if isinstance(value, list):
         current = st.query_params.get_all(name) if name in st.query_params else []

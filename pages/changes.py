@@ -36,16 +36,31 @@ def shared_since() -> date | None:
     try:
         return date.fromisoformat(shared)
     except ValueError:
-        st.warning(
-            f"The link's since={ui.md(shared[:40])} is not a day (YYYY-MM-DD): comparing with each "
-            "ticker's previous snapshot instead.",
-            icon=":material/warning:",
+        ui.link_warning(
+            SINCE_PARAM, shared, "is not a day (YYYY-MM-DD)", "comparing with each ticker's previous snapshot instead"
         )
         return None
 
 
+def shared_since_within(days: list[date]) -> date | None:
+    """The day of a shared link, moved onto the snapshot days (oldest first) if it lies outside them, which is said."""
+    day = shared_since()
+    if day is None:
+        return None
+    first, last = days[0], days[-1]
+    if day < first:
+        problem = f"is before the first snapshot ({first.isoformat()}), so no snapshot lies on or before it"
+        ui.link_warning(SINCE_PARAM, day.isoformat(), problem, f"comparing since {first.isoformat()} instead")
+        return first
+    if day > last:
+        problem = f"is after the last snapshot ({last.isoformat()})"
+        ui.link_warning(SINCE_PARAM, day.isoformat(), problem, f"comparing since {last.isoformat()} instead")
+        return last
+    return day
+
+
 def main() -> None:
-    ui.run_through_app()
+    ui.run_through_app(SINCE_PARAM)
     dataset = ui.load_dataset()
     if dataset is None:
         return
@@ -86,7 +101,7 @@ def main() -> None:
     since: date | None = None
     if mode == "day":
         previous = days[-2] if len(days) > 1 else days[0]
-        ui.seed_widget(SINCE_KEY, lambda: shared_since() or previous)
+        ui.seed_widget(SINCE_KEY, lambda: shared_since_within(days) or previous)
         # A day remembered from another data source may lie outside this one's snapshots.
         st.session_state[SINCE_KEY] = min(max(st.session_state[SINCE_KEY], days[0]), days[-1])
         since = st.columns([1, 3])[0].date_input(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import Literal
 
 import pandas as pd
@@ -25,13 +26,14 @@ XAxis = Literal["n_analysts", "target_dispersion"]
 X_AXES: dict[XAxis, str] = {"n_analysts": "Number of analysts", "target_dispersion": "Target dispersion"}
 TOP_N = (3, 25, 10)  # slider min, max, default
 
-# widget key -> query parameter
+# widget key -> query parameter. The custom list has its own (``?list=``): ``?tickers=`` is the
+# watchlist on every page, and this page leaves it alone.
 UNIVERSE, CUSTOM, SECTORS, MIN_ANALYSTS, CONSENSUS, TOP, X_AXIS = (
     "compare_universe", "compare_custom", "compare_sectors", "compare_min_analysts",
     "compare_consensus", "compare_top_n", "compare_x",
 )  # fmt: skip
 PARAMS = {
-    UNIVERSE: "universe", CUSTOM: "tickers", SECTORS: "sector", MIN_ANALYSTS: "min_analysts",
+    UNIVERSE: "universe", CUSTOM: "list", SECTORS: "sector", MIN_ANALYSTS: "min_analysts",
     CONSENSUS: "consensus", TOP: "n", X_AXIS: "x",
 }  # fmt: skip
 
@@ -67,22 +69,59 @@ def param_list(name: str) -> list[str]:
     return st.query_params.get_all(PARAMS[name])
 
 
-def param_int(name: str, default: int, low: int, high: int) -> int:
-    try:
-        value = int(param(name) or default)
-    except ValueError:
+# What a shared link asks for, read once a session (each is a widget's seed); a value that cannot be
+# used is named in a warning with what is shown instead.
+
+
+def shared_choice(name: str, choices: Iterable[str], default: str, instead: str) -> str:
+    """One of `choices` (a radio's options) from the link, else `default`."""
+    value = param(name)
+    if not value:
         return default
-    return min(max(value, low), high)
+    if value in choices:
+        return value
+    ui.link_warning(PARAMS[name], value, f"is not one of {', '.join(choices)}", instead)
+    return default
+
+
+def shared_subset(name: str, options: Collection[str], problem: tuple[str, str], everything: str) -> list[str]:
+    """The link's values (``?sector=A&sector=B``) that are among `options`; the others are named.
+
+    `problem` says what is wrong with one unknown value, and with several.
+    """
+    values = param_list(name)
+    kept = [v for v in values if v in options]
+    unknown = [v for v in values if v not in options]
+    if unknown:
+        instead = f"showing only {', '.join(kept)} instead" if kept else f"showing {everything} instead"
+        ui.link_warning(PARAMS[name], ", ".join(unknown), problem[len(unknown) > 1], instead)
+    return kept
+
+
+def shared_int(name: str, default: int, low: int, high: int, instead: str) -> int:
+    """A whole number from the link within `low`..`high`, else `default` (or the nearest bound)."""
+    value = param(name)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        ui.link_warning(PARAMS[name], value, "is not a whole number", instead.format(default))
+        return default
+    used = min(max(number, low), high)
+    if used != number:
+        ui.link_warning(PARAMS[name], value, f"is outside {low} to {high}", instead.format(used))
+    return used
 
 
 def watchlist(known: frozenset[str]) -> list[str]:
-    """The Overview's watchlist as edited in this session, else the default."""
+    """The watchlist as edited in this session (on the Overview), else the link's, else the default."""
     text = ui.remembered(ui.WATCHLIST_KEY)
-    return parse_tickers(text if isinstance(text, str) else list(WATCHLIST), known=known).valid
+    return parse_tickers(text if isinstance(text, str) else ui.initial_watchlist(), known=known).valid
 
 
 def main() -> None:
-    ui.run_through_app()
+    ui.run_through_app(*PARAMS.values())
     dataset = ui.load_dataset()
     if dataset is None:
         return
@@ -91,7 +130,8 @@ def main() -> None:
 
     # The store holds the tickers someone fetched, not the S&P 500: start from all of them there.
     default_universe = "sp500" if dataset.kind == "bundle" else "all"
-    ui.seed_widget(UNIVERSE, lambda: param(UNIVERSE) if param(UNIVERSE) in UNIVERSES else default_universe)
+    using_default = f"using {UNIVERSES[default_universe]} instead"
+    ui.seed_widget(UNIVERSE, lambda: shared_choice(UNIVERSE, UNIVERSES, default_universe, using_default))
     universe = sidebar.radio("Tickers", list(UNIVERSES), format_func=UNIVERSES.__getitem__, key=UNIVERSE)
     ui.remember(UNIVERSE)
 
@@ -112,9 +152,10 @@ def main() -> None:
     else:
         tickers = None  # every ticker with a consensus row
 
+    ui.set_query_param(PARAMS[UNIVERSE], universe)
+    ui.set_query_param(PARAMS[CUSTOM], ",".join(tickers) if universe == "custom" and tickers else None)
     if tickers == []:
         st.info("No tickers to compare: add some to the list in the sidebar.", icon=":material/info:")
-        ui.set_query_param(PARAMS[UNIVERSE], universe)
         return
 
     rows = primary_rows(st_cache.table(tuple(tickers) if tickers is not None else None, ui.source()))
@@ -122,7 +163,8 @@ def main() -> None:
     rows["sector"] = rows["ticker"].map(sectors_by_ticker).astype("string")
 
     sector_options = sorted(rows["sector"].dropna().unique())
-    ui.seed_widget(SECTORS, lambda: param_list(SECTORS))
+    not_a_sector = ("is not a sector of these tickers", "are not sectors of these tickers")
+    ui.seed_widget(SECTORS, lambda: shared_subset(SECTORS, sector_options, not_a_sector, "all sectors"))
     # A sector remembered from another universe may not exist in this one.
     st.session_state[SECTORS] = [s for s in st.session_state[SECTORS] if s in sector_options]
     sectors = sidebar.multiselect(
@@ -132,25 +174,25 @@ def main() -> None:
     ui.remember(SECTORS)
 
     most = int(rows["n_analysts"].max()) if rows["n_analysts"].notna().any() else 0
-    ui.seed_widget(MIN_ANALYSTS, lambda: param_int(MIN_ANALYSTS, 0, 0, most))
+    ui.seed_widget(MIN_ANALYSTS, lambda: shared_int(MIN_ANALYSTS, 0, 0, most, "using a minimum of {} analysts instead"))
     st.session_state[MIN_ANALYSTS] = min(int(st.session_state[MIN_ANALYSTS]), most)
     min_analysts = sidebar.number_input("Minimum number of analysts", 0, max(most, 0), step=1, key=MIN_ANALYSTS)
     ui.remember(MIN_ANALYSTS)
 
-    ui.seed_widget(CONSENSUS, lambda: [v for v in param_list(CONSENSUS) if v in LABELS])
+    not_a_label = (f"is not a consensus label ({', '.join(LABELS)})", f"are not consensus labels ({', '.join(LABELS)})")
+    ui.seed_widget(CONSENSUS, lambda: shared_subset(CONSENSUS, LABELS, not_a_label, "any consensus"))
     labels = sidebar.multiselect("Consensus", list(LABELS), key=CONSENSUS, placeholder="Any consensus")
     ui.remember(CONSENSUS)
 
-    ui.seed_widget(TOP, lambda: param_int(TOP, TOP_N[2], TOP_N[0], TOP_N[1]))
+    ui.seed_widget(TOP, lambda: shared_int(TOP, TOP_N[2], TOP_N[0], TOP_N[1], "showing the top and bottom {} instead"))
     top_n = sidebar.slider("Top and bottom N", TOP_N[0], TOP_N[1], key=TOP)
     ui.remember(TOP)
 
-    ui.seed_widget(X_AXIS, lambda: param(X_AXIS) if param(X_AXIS) in X_AXES else "n_analysts")
+    against = f"plotting upside against {X_AXES['n_analysts'].lower()} instead"
+    ui.seed_widget(X_AXIS, lambda: shared_choice(X_AXIS, X_AXES, "n_analysts", against))
     x_axis = sidebar.radio("Scatter: upside against", list(X_AXES), format_func=X_AXES.__getitem__, key=X_AXIS)
     ui.remember(X_AXIS)
 
-    ui.set_query_param(PARAMS[UNIVERSE], universe)
-    ui.set_query_param(PARAMS[CUSTOM], ",".join(tickers or []) if universe == "custom" else None)
     ui.set_query_param(PARAMS[SECTORS], list(sectors))
     ui.set_query_param(PARAMS[MIN_ANALYSTS], str(min_analysts) if min_analysts else None)
     ui.set_query_param(PARAMS[CONSENSUS], list(labels))

@@ -14,7 +14,7 @@ from ratings.tickers import WATCHLIST
 
 
 def main() -> None:
-    ui.run_through_app()
+    ui.run_through_app()  # its only parameters are the shared ones (?tickers=, ?source=)
     dataset = ui.load_dataset()
     if dataset is None:
         return

@@ -19,8 +19,22 @@ TICKER_KEY = "ticker"
 QUERY_PARAM = "ticker"
 
 
+def shared_ticker(known: frozenset[str], default: str) -> str:
+    """The ticker of a shared link (``?ticker=F``), else `default`; what of the link is not shown is named."""
+    shared = st.query_params.get(QUERY_PARAM)
+    if not shared:
+        return default
+    parsed = parse_tickers(shared, known=known)
+    shown = parsed.valid[0] if parsed.valid else default
+    dropped = {**parsed.invalid, **dict.fromkeys(parsed.valid[1:], "this page shows one ticker at a time")}
+    if dropped:
+        named = "; ".join(f"{ui.md(raw)} ({ui.md(reason)})" for raw, reason in dropped.items())
+        st.warning(f"Not shown from the link: {named}. Showing {ui.md(shown)} instead.", icon=":material/warning:")
+    return shown
+
+
 def main() -> None:
-    ui.run_through_app()
+    ui.run_through_app(QUERY_PARAM)
     dataset = ui.load_dataset()
     if dataset is None:
         return
@@ -33,15 +47,7 @@ def main() -> None:
     default = next((t for t in options if t in covered), options[0])
     names = dict(zip(dataset.universe["ticker"], dataset.universe["name"].fillna(""), strict=True))
 
-    shared = st.query_params.get(QUERY_PARAM)
-    parsed = parse_tickers(shared or "", known=known)
-    if shared and parsed.invalid and TICKER_KEY not in st.session_state:
-        st.warning(
-            f"{ui.md(shared)} is not in the data ({ui.md(next(iter(parsed.invalid.values())))}); "
-            f"showing {ui.md(default)} instead.",
-            icon=":material/warning:",
-        )
-    ui.seed_widget(TICKER_KEY, lambda: parsed.valid[0] if parsed.valid else default)
+    ui.seed_widget(TICKER_KEY, lambda: shared_ticker(known, default))
 
     ticker = st.columns([2, 3])[0].selectbox(
         "Ticker",

@@ -317,7 +317,7 @@ def test_compare_defaults_to_the_sp500(bundle: Dataset) -> None:
 
 def test_compare_grid_shows_the_same_cents_as_the_overview() -> None:
     # Ford's documented price 13.405 reads $13.41 on the Overview; the grid must not print 13.40.
-    at = app({"universe": "custom", "tickers": "F"}, page="pages/compare.py")
+    at = app({"universe": "custom", "list": "F"}, page="pages/compare.py")
     grid = first_table(at).set_index("ticker")
     assert money(grid.loc["F", "price"], "USD") == money(FORD_YAHOO["price"], "USD") == "$13.41"
     assert f"{grid.loc['F', 'price']:.2f}" == "13.41"
@@ -397,7 +397,7 @@ def test_compare_custom_list_with_a_bad_ticker() -> None:
     at.text_area(key="compare_custom").set_value("AAPL, <img src=x>, MSFT").run()
     assert len(at.warning) == 1 and "<img" in unescape(at.warning[0].value)
     assert set(first_table(at)["ticker"]) == {"AAPL", "MSFT"}
-    assert at.query_params["tickers"] == "AAPL,MSFT"
+    assert at.query_params["list"] == "AAPL,MSFT"
 
 
 # --- methodology ------------------------------------------------------------------------------
