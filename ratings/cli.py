@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -656,14 +657,29 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
             "Run 'ratings dashboard' from a clone of the project installed with 'pip install -e .'",
             EXIT_NOTHING_SHOWN,
         )
+    if args.port is not None and not _port_is_free(args.port):
+        # Streamlit would say so in its own log format; without --port it picks the next free port itself.
+        raise CommandError(f"port {args.port} is in use on localhost: choose another with --port", EXIT_USAGE)
     command = dashboard_command(args.port, root)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
     # Streamlit takes over this process, so Ctrl-C, `kill` and a service manager reach the server itself
     # (a child would outlive a killed wrapper). From the project root it finds pages/ and .streamlit/.
     os.chdir(root)
     os.execv(command[0], command)  # noqa: S606
     return EXIT_OK  # only a test's stand-in for execv returns
+
+
+def _port_is_free(port: int) -> bool:
+    """Whether a server could listen on localhost:`port` now (SO_REUSEADDR, as Tornado binds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("localhost", port))
+        except OSError:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------- parser

@@ -639,6 +639,16 @@ def test_dashboard_becomes_streamlit_bound_to_localhost(
     assert cwd == fake_root
 
 
+def test_dashboard_on_a_port_in_use_says_so(run: Callable[..., Run], fake_exec: FakeExec, fake_root: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("localhost", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run("dashboard", "--port", port)
+    assert result.code == 2 and fake_exec.calls == []
+    assert result.err_lines == [f"ratings: port {port} is in use on localhost: choose another with --port"]
+
+
 def test_dashboard_without_app_py_says_so(run: Callable[..., Run], fake_exec: FakeExec, fake_root: Path) -> None:
     (fake_root / "app.py").unlink()
     result = run("dashboard")
