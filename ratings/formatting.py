@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
@@ -35,7 +35,11 @@ def percent(value: Any, *, digits: int = 1, signed: bool = True) -> str:
 
 def _half_up(value: Any, digits: int) -> Decimal:
     # Round the decimal the source wrote (13.405 -> 13.41), not its binary neighbour 13.40499...
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    written = Decimal(repr(float(value)))
+    try:
+        return written.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than a Decimal holds (1e28 and up): no half to round
+        return written
 
 
 def rounded_for_display(values: pd.Series, digits: int = 2) -> pd.Series:

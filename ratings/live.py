@@ -346,6 +346,17 @@ def _assemble(parts: list[_Columns], schema: Schema) -> pd.DataFrame:
     return conform(frame, schema)
 
 
+def _unreadable(frames: _Frames) -> str | None:
+    """Why one ticker's frames would not convert to their schemas (and so would sink the batch), or None."""
+    for name, columns in frames.items():
+        if columns:
+            try:
+                _assemble([columns], _FRAME_SCHEMAS[name])
+            except (TypeError, ValueError, OverflowError) as exc:
+                return f"{name}: {type(exc).__name__}: {_first_line(str(exc))}"
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # yfinance set-up
 
@@ -795,6 +806,9 @@ class _Runner:
                     self.answered = True
             if self.stop.is_set():  # yfinance may have swallowed the _Stopped of a request
                 raise _Stopped("the batch was stopped")
+            if (unreadable := _unreadable(outcome.frames)) is not None:
+                # This ticker's answer, not the batch, fails; and it is not cached.
+                return self._failed(symbol, f"malformed response from Yahoo: {unreadable}", attempts, started), None
             result = LiveResult(
                 symbol,
                 outcome.status,
@@ -883,14 +897,22 @@ def _fetch_once(
     chart_currency = _text(chart_meta.get("currency")) or currency
     if currency and chart_currency != currency:
         notes.append(f"Yahoo quotes {symbol} in {currency} but its price history in {chart_currency}")
+        if chart_currency and chart_currency.upper() == currency.upper():
+            # GBP against GBp: pounds or pence, a factor of 100 either way. Unknown beats wrong.
+            notes.append(f"{symbol}'s currency is left unknown: pounds or pence cannot be told apart")
+            currency = chart_currency = None
     name_keys = ("longName", "shortName", "displayName")
     name = next((n for key in name_keys for source in (info, chart_meta) if (n := _text(source.get(key)))), None)
     trend = _trend_columns(symbol, trend_rows, observed, observed_at)
     snapshot = _snapshot_row(symbol, info, _current_counts(trend), observed_at, currency)
+    low, high = snapshot["target_low"], snapshot["target_high"]
+    if low is not None and high is not None and low > high:
+        notes.append(f"Yahoo's lowest target ({low:g}) is above its highest ({high:g}): both left out")
+        snapshot["target_low"] = snapshot["target_high"] = None
     frames: _Frames = {
         "snapshots": {key: [value] for key, value in snapshot.items()},
         "trend": trend,
-        "upgrades": _upgrade_columns(symbol, upgrade_rows),
+        "upgrades": _upgrade_columns(symbol, upgrade_rows, observed),
         "prices": _price_columns(symbol, history, chart_currency),
         "names": {"ticker": [symbol], "name": [name], "currency": [currency]},
     }
@@ -933,26 +955,33 @@ def _chart_metadata(ticker: Any) -> dict[str, Any]:
 # converts them to typed frames once, in _assemble)
 
 
+# Beyond these, a price or a count is a broken answer, not data: no share trades at a billion (in any
+# unit, pence included), and no ticker has a hundred thousand analysts.
+_MAX_PRICE = 1e9
+_MAX_COUNT = 100_000
+
+
 def _number(value: object) -> float | None:
-    """A positive finite number, else None: Yahoo's 0 (and absent) price or target means "none"."""
+    """A positive, finite, plausible number, else None: Yahoo's 0 (and absent) price or target means "none"."""
     if isinstance(value, bool) or value is None:
         return None
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) and number > 0 else None
+    return number if math.isfinite(number) and 0 < number < _MAX_PRICE else None
 
 
 def _count(value: object) -> int | None:
-    """A whole number >= 0, else None."""
+    """A plausible whole number >= 0, else None."""
     if isinstance(value, bool) or value is None:
         return None
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return int(number) if math.isfinite(number) and number >= 0 and number.is_integer() else None
+    plausible = math.isfinite(number) and 0 <= number <= _MAX_COUNT and number.is_integer()
+    return int(number) if plausible else None
 
 
 def _text(value: object) -> str | None:
@@ -1032,13 +1061,20 @@ def _current_counts(trend: _Columns) -> dict[str, int | None]:
     return {c: trend[c][row] for c in COUNT_COLUMNS}
 
 
-def _upgrade_columns(symbol: str, rows: object) -> _Columns:
+#: An analyst action dated before this (Yahoo's epoch 0, say) or after the fetch is a broken date.
+_FIRST_GRADE = pd.Timestamp("1990-01-01")
+
+
+def _upgrade_columns(symbol: str, rows: object, observed: datetime) -> _Columns:
     if not isinstance(rows, pd.DataFrame) or rows.empty:
         return {}
     when = pd.DatetimeIndex(pd.to_datetime(rows.index, errors="coerce"))
     if when.tz is not None:
         when = when.tz_convert("UTC").tz_localize(None)
-    graded = [None if pd.isna(t) else t for t in when.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    # A date in milliseconds read as seconds lands in the year 57000: dropped, like one without a date.
+    latest = pd.Timestamp(observed).tz_convert("UTC").tz_localize(None) + pd.Timedelta(days=1)
+    plausible = (when >= _FIRST_GRADE) & (when <= latest)
+    graded = [t if ok else None for t, ok in zip(when.strftime("%Y-%m-%dT%H:%M:%SZ"), plausible, strict=True)]
 
     def column(name: str) -> list[Any]:
         return rows[name].tolist() if name in rows.columns else [None] * len(rows)

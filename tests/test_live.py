@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,101 @@ def test_a_pence_quoted_ticker_keeps_one_unit(fake: FakeYahoo, clock: VirtualClo
     assert row(batch.names, "PENCE.L")["currency"] == "GBp"
     assert set(batch.prices.loc[batch.prices["ticker"] == "PENCE.L", "currency"]) == {"GBp"}
     assert "GBP" not in set(batch.snapshots["currency"]) | set(batch.prices["currency"])
+
+
+# Broken answers Yahoo could send: test input derived in code from AAPL's recorded responses.
+
+
+def _financial(data: Any) -> dict[str, Any]:
+    return data.modules["financialData"]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "column"),
+    [
+        (lambda d: _financial(d).update(targetHighPrice=1e28), "target_high"),
+        (lambda d: _financial(d).update(targetMeanPrice=1e300), "target_mean"),
+        (lambda d: _financial(d).update(currentPrice=2e9), "price"),  # then the quote's regularMarketPrice
+        (lambda d: _financial(d).update(numberOfAnalystOpinions=1e19), "n_analysts"),
+        (lambda d: d.modules["recommendationTrend"]["trend"][0].update(strongBuy=2**63), "strong_buy"),
+    ],
+    ids=["huge high target", "huge mean target", "huge price", "huge analyst count", "huge trend count"],
+)
+def test_an_impossible_number_is_unknown_and_sinks_nothing(
+    fake: FakeYahoo, clock: VirtualClock, spoil: Callable[[Any], None], column: str
+) -> None:
+    spoil(fake.serve_as("ODD", "AAPL"))
+    batch = fetch(["AAPL", "ODD", "GOOG"], clock)
+    assert [r.status for r in batch.results] == ["ok", "ok", "ok"]  # the batch and ODD itself survive
+    odd, aapl = row(batch.snapshots, "ODD"), row(batch.snapshots, "AAPL")
+    for name in ("price", "target_mean", "target_high", "n_analysts", "strong_buy"):
+        if name == "price" == column:
+            assert 0 < odd["price"] < 1e6 and odd["price"] != aapl["price"]  # the market price instead
+        elif name == column:
+            assert pd.isna(odd[name]), name  # unknown, never the impossible number
+        else:
+            assert (pd.isna(odd[name]) and pd.isna(aapl[name])) or odd[name] == aapl[name], name
+    assert table_text_of(batch, "ODD")  # and it can be shown
+
+
+def table_text_of(batch: LiveBatch, ticker: str) -> str:
+    """The ticker's snapshot as the CLI's table writes it: formatting must not fail on what was stored."""
+    from ratings.cli import fixed_width, terminal_frame
+    from ratings.core import consensus_table
+
+    return fixed_width(terminal_frame(consensus_table(batch.snapshots, batch.prices, tickers=[ticker])))
+
+
+def test_a_ticker_whose_frames_would_not_convert_fails_alone_and_is_not_cached(
+    fake: FakeYahoo, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The net under the checks above: an answer they did not foresee (here: an int64 overflow).
+    fake.serve_as("ODD", "AAPL")
+    count, analysts = live._count, module("AAPL", "financialData")["numberOfAnalystOpinions"]
+    monkeypatch.setattr(live, "_count", lambda value: 2**63 if value == analysts else count(value))
+    batch = fetch(["ODD", "GOOG"], clock)
+    odd = batch.result("ODD")
+    assert (odd.status, batch.result("GOOG").status) == ("failed", "ok")
+    assert odd.reason.startswith("malformed response from Yahoo: snapshots: ")
+    monkeypatch.setattr(live, "_count", count)
+    again = fetch(["ODD"], clock)  # not served from the cache: asked again, and fine now
+    assert again.result("ODD").status == "ok" and not again.result("ODD").from_cache
+
+
+def test_a_lowest_target_above_the_highest_is_left_out_and_said(fake: FakeYahoo, clock: VirtualClock) -> None:
+    _financial(fake.serve_as("ODD", "AAPL")).update(targetLowPrice=325.0, targetHighPrice=197.0)
+    result = fetch(["ODD"], clock)
+    odd = row(result.snapshots, "ODD")
+    assert pd.isna(odd["target_low"]) and pd.isna(odd["target_high"])
+    assert odd["target_mean"] == pytest.approx(module("AAPL", "financialData")["targetMeanPrice"])
+    assert any("lowest target (325) is above its highest (197)" in w for w in result.result("ODD").warnings)
+
+
+@pytest.mark.parametrize("epoch", ["ms", "zero", "future"])
+def test_an_upgrade_with_an_impossible_date_is_dropped_not_stored_as_a_date(
+    fake: FakeYahoo, clock: VirtualClock, epoch: str
+) -> None:
+    data = fake.serve_as("ODD", "AAPL")
+    history = data.modules["upgradeDowngradeHistory"]["history"]
+    first = history[0]["epochGradeDate"]
+    history[0]["epochGradeDate"] = {"ms": first * 1000, "zero": 0, "future": first + 50 * 365 * 86400}[epoch]
+    batch = fetch(["ODD", "AAPL"], clock)
+    assert [r.status for r in batch.results] == ["ok", "ok"]
+    odd = batch.upgrades[batch.upgrades["ticker"] == "ODD"]
+    assert len(odd) == len(batch.upgrades[batch.upgrades["ticker"] == "AAPL"]) - 1  # that one row only
+    years = odd["graded_at"].str.slice(0, 4).astype(int)
+    assert years.between(1990, 2026).all()
+
+
+def test_gbp_against_gbp_pence_leaves_the_currency_unknown(fake: FakeYahoo, clock: VirtualClock) -> None:
+    data = fake.pence_quoted("ODD.L")
+    assert data.quote is not None
+    data.quote["currency"] = "GBP"  # the quote says pounds, the chart and summary pence: same numbers
+    result = fetch(["ODD.L"], clock)
+    snapshot = row(result.snapshots, "ODD.L")
+    assert pd.isna(snapshot["currency"])  # never labelled £ on numbers that may be pence
+    assert result.prices.loc[result.prices["ticker"] == "ODD.L", "currency"].isna().all()
+    assert any("pounds or pence" in w for w in result.result("ODD.L").warnings)
 
 
 def test_upgrade_price_targets_zero_means_none(fake: FakeYahoo, clock: VirtualClock) -> None:
