@@ -18,7 +18,7 @@ _COUNT_NAMES = dict(zip(COUNT_COLUMNS, ("Strong Buy", "Buy", "Hold", "Sell", "St
 
 
 def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA:
+    if value is None or value is pd.NA or value is pd.NaT:
         return True
     try:
         return math.isnan(float(value)) or math.isinf(float(value))
@@ -27,15 +27,17 @@ def _is_missing(value: Any) -> bool:
 
 
 def percent(value: Any, *, digits: int = 1, signed: bool = True) -> str:
-    """0.1116 -> '+11.2%'; NaN -> '—'."""
+    """0.1116 -> '+11.2%'; NaN -> '—'. Halves round up, as in :func:`money`; a rounded zero has no sign."""
     if _is_missing(value):
         return MISSING
-    return f"{float(value) * 100:{'+' if signed else ''},.{digits}f}%"
+    shown = _half_up(value, digits, scale=2) + 0  # + 0: -0.0 becomes 0.0
+    return f"{shown:{'+' if signed else ''},.{digits}f}%"
 
 
-def _half_up(value: Any, digits: int) -> Decimal:
+def _half_up(value: Any, digits: int, *, scale: int = 0) -> Decimal:
     # Round the decimal the source wrote (13.405 -> 13.41), not its binary neighbour 13.40499...
-    written = Decimal(repr(float(value)))
+    # `scale` shifts the point first (2: a fraction as a percentage), exactly.
+    written = Decimal(repr(float(value))).scaleb(scale)
     try:
         return written.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     except InvalidOperation:  # more digits than a Decimal holds (1e28 and up): no half to round
@@ -52,14 +54,15 @@ def money(value: Any, currency: Any = "USD", *, digits: int = 2) -> str:
     """14.901 'USD' -> '$14.90'; 22.6 'HKD' -> 'HK$22.60'; 1234.5 'GBp' -> '1,234.50p'."""
     if _is_missing(value):
         return MISSING
-    number = f"{_half_up(value, digits):,.{digits}f}"
-    if _is_missing(currency):
-        return number
-    code = str(currency)
+    amount = _half_up(value, digits) + 0  # + 0: -0.0 becomes 0.0
+    sign, number = ("-" if amount < 0 else ""), f"{abs(amount):,.{digits}f}"
+    code = "" if _is_missing(currency) else str(currency).strip()
+    if not code:
+        return sign + number
     if code == "GBp":  # London quotes in pence
-        return f"{number}p"
+        return f"{sign}{number}p"
     symbol = _SYMBOLS.get(code.upper())
-    return f"{symbol}{number}" if symbol else f"{number} {code}"
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {code}"
 
 
 def count(value: Any) -> str:
@@ -160,6 +163,8 @@ def age_text(then: Any, now: Any) -> str:
     if start is None or end is None:
         return "of unknown age"
     minutes = int((end - start).total_seconds() // 60)
+    if minutes < -5:
+        return "dated in the future (a clock is wrong)"
     if minutes < 1:
         return "less than a minute old"  # includes a clock a little ahead of ours
     if minutes < 60:

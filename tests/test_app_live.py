@@ -647,6 +647,7 @@ NOW = "2026-11-24T17:05:00Z"
         ("2026-11-24T14:03:00Z", "3 h old"),
         ("2026-11-23T17:06:00Z", "23 h old"),
         ("2026-11-21T17:05:00Z", "3 days old"),
+        ("2027-11-24T17:05:00Z", "dated in the future (a clock is wrong)"),  # not "less than a minute"
         (None, "of unknown age"),
         ("not a time", "of unknown age"),
     ],

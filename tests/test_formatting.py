@@ -18,9 +18,15 @@ NAN = float("nan")
         (-0.17941, "-17.9%"),
         (0.0, "+0.0%"),
         (12.5, "+1,250.0%"),
+        (0.0125, "+1.3%"),  # halves round up, as money() rounds them
+        (0.0135, "+1.4%"),
+        (0.3125, "+31.3%"),
+        (-0.0004, "+0.0%"),  # a rounded zero has no minus
+        (-0.0, "+0.0%"),
         (NAN, "—"),
         (None, "—"),
         (pd.NA, "—"),
+        (pd.NaT, "—"),
     ],
 )
 def test_percent(value: object, expected: str) -> None:
@@ -39,6 +45,13 @@ def test_percent(value: object, expected: str) -> None:
         (3.0, pd.NA, "3.00"),
         (NAN, "USD", "—"),
         (float("inf"), "USD", "—"),
+        (pd.NaT, "USD", "—"),
+        (-3.0, "USD", "-$3.00"),  # the sign before the symbol
+        (-1234.5, "GBP", "-£1,234.50"),
+        (-1234.5, "GBp", "-1,234.50p"),
+        (-0.001, "USD", "$0.00"),  # a rounded zero has no minus
+        (5.0, "", "5.00"),  # no trailing space for an empty code
+        (13.405, "USD", "$13.41"),  # the decimal the source wrote, rounded half up
     ],
 )
 def test_money(value: float, currency: object, expected: str) -> None:
