@@ -66,11 +66,21 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # --- text -------------------------------------------------------------------------------------
 
 
+# Direction overrides and isolates: a name holding one would reverse the rest of a caption's line.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def escape(value: Any) -> str:
-    """Text from data or users, safe for plotly's HTML-like text; missing -> '—'."""
+    """Text from data or users, safe for plotly's HTML-like text; missing -> '—'.
+
+    Shown literally: markup is escaped, plotly's own ``%{...}`` placeholders are broken up (plotly.js
+    fills them in titles and annotations too), and Unicode direction controls are dropped.
+    """
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return MISSING
-    return html.escape(str(value), quote=False).replace('"', "&#34;").replace("'", "&#39;")
+    text = _BIDI_CONTROLS.sub("", str(value))
+    text = html.escape(text, quote=False).replace('"', "&#34;").replace("'", "&#39;")
+    return text.replace("%{", "%&#123;")
 
 
 def _escaped(values: pd.Series) -> np.ndarray:
@@ -258,6 +268,8 @@ def upside_chart(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     side by side, slightly offset. A ticker without an upside keeps its row, with a note saying why.
     """
     rows = _table(table)
+    upsides = ["upside_low", "upside_mean", "upside_high"]
+    rows[upsides] = rows[upsides].where(np.isfinite(rows[upsides].astype(float)))  # inf is no upside either
     tickers = _ticker_order(rows["ticker"])
     position = {t: i for i, t in enumerate(tickers)}
     plotted = rows[rows["upside_mean"].notna() & rows["ticker"].notna() & rows["source"].notna()].copy()
@@ -436,11 +448,11 @@ def price_target_chart(
         notes.append(f"No price history in the data for {escape(ticker)}")
 
     targeted = rows[rows[["target_low", "target_mean", "target_high"]].notna().any(axis=1)]
-    if price_currency is not None:
-        # Targets in another currency than the closes cannot share the price axis.
-        other = targeted["currency"].notna() & (targeted["currency"] != price_currency)
+    if currency is not None:
+        # Targets in another currency than the axis (the closes', else the first source's) cannot share it.
+        other = targeted["currency"].notna() & (targeted["currency"] != currency)
         for source, cur in targeted.loc[other, ["source", "currency"]].astype(str).itertuples(index=False):
-            notes.append(f"{escape(source)} targets are in {escape(cur)}, not drawn against {escape(price_currency)}")
+            notes.append(f"{escape(source)} targets are in {escape(cur)}, not drawn against {escape(currency)}")
         targeted = targeted[~other.fillna(False)]
 
     day_precise = _day_mask(targeted["as_of"])
@@ -711,7 +723,11 @@ def rating_breakdown_chart(table: pd.DataFrame) -> go.Figure:
                     for c, m in zip(rated["consensus"].astype(object), rated["rating_mean"], strict=True)
                 ],
                 textposition="top center",
-                customdata=["computed from the counts" if b == "counts" else "as the source reports it" for b in basis],
+                # An unknown basis (a frame of the CSV contract has none) is the source's own mean.
+                customdata=[
+                    "computed from the counts" if isinstance(b, str) and b == "counts" else "as the source reports it"
+                    for b in basis
+                ],
                 hovertemplate="%{y}<br>mean rating %{x:.2f} (%{customdata})<extra></extra>",
                 name="Mean rating",
                 showlegend=False,
@@ -849,7 +865,9 @@ def top_bottom_chart(table: pd.DataFrame, *, n: int = 10, metric: str = "upside_
     if not rows.empty:
         # Room for the value labels outside the bars, on both sides.
         lo, hi = min(float(rows["_value"].min()), 0.0), max(float(rows["_value"].max()), 0.0)
-        pad = 0.16 * (hi - lo) if hi > lo else 1.0
+        if hi == lo:  # every value 0 (one analyst: no dispersion): a short axis from 0, not -100%..+100%
+            hi = lo + (0.1 if fraction else 1.0)
+        pad = 0.16 * (hi - lo)
         fig.update_xaxes(range=[lo - (pad if lo < 0 else 0), hi + (pad if hi > 0 else 0)])
     fig.update_xaxes(
         title_text=escape(_metric_title(metric)),

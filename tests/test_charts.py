@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from ratings import charts
+from ratings import charts, export
 from ratings.core import BAND_EDGES, LABELS, consensus_table
 from ratings.data import Dataset
 from ratings.formatting import dated
@@ -613,11 +613,56 @@ def test_text_from_data_is_escaped(builder: str, field: str) -> None:
         (None, "—"),
         (NAN, "—"),
         ("1810.HK", "1810.HK"),
+        ("Tip %{x} Ranks", "Tip %&#123;x} Ranks"),  # plotly.js fills %{...} even in titles and annotations
+        ("Tip\u202eRanks", "TipRanks"),  # a direction override would reverse the rest of the line
+        ("a\u2066b\u2069c\u200f", "abc"),
     ],
 )
 def test_escape_uses_entities_plotly_decodes(raw: Any, escaped: str) -> None:
     # plotly decodes numeric entities and &amp; &lt; &gt;, but shows &quot; literally.
     assert charts.escape(raw) == escaped
+
+
+@pytest.mark.browser
+def test_a_placeholder_in_a_name_is_drawn_literally(bundle: Dataset) -> None:
+    if not export.static_export_available():
+        pytest.skip("no Chrome or Chromium for SVG export")
+    fig = charts.upside_chart(bundle.table(["F"]).assign(source="Tip %{x} Ranks"))
+    assert "Tip %{x} Ranks" in export.figure_bytes(fig, "svg").decode("utf-8")
+
+
+def test_upside_chart_treats_an_infinite_upside_as_none() -> None:
+    table = make_table(yahoo_row("A", 10, 12, 9, 15), yahoo_row("B", 10, 11, 9, 12))
+    table.loc[table["ticker"] == "A", ["upside_mean", "upside_high"]] = np.inf
+    fig = charts.upside_chart(table)
+    assert all(np.isfinite(fig.layout.xaxis.range))
+    plotted = [y for t in traces(fig, "mean") for y in (t.customdata if t.customdata is not None else [])]
+    assert not any("inf" in str(v) for v in plotted)
+
+
+def test_rating_breakdown_of_a_csv_contract_frame(bundle: Dataset) -> None:
+    # The public CSV columns carry no rating_basis: the chart still draws, as the source reported it.
+    fig = charts.rating_breakdown_chart(export.contract_frame(bundle.table(["F"])))
+    (scale,) = traces(fig, "rating_mean")
+    assert set(scale.customdata) == {"as the source reports it"}
+
+
+def test_top_bottom_of_all_zero_values_has_an_axis_from_zero() -> None:
+    rows = [yahoo_row(t, 10, 12, 12, 12) for t in ("A", "B", "C")]  # one analyst each: no dispersion
+    fig = charts.top_bottom_chart(make_table(*rows), metric="target_dispersion")
+    low, high = fig.layout.xaxis.range
+    assert low == 0 and high > 0
+
+
+def test_targets_in_two_currencies_without_closes_are_not_drawn_on_one_axis() -> None:
+    table = make_table(
+        {**yahoo_row("X", 100, 150, 140, 160), "currency": "HKD"},
+        {**yahoo_row("X", 13, 19, 18, 20), "source": "TipRanks", "source_id": "t", "currency": "USD"},
+    )
+    fig = charts.price_target_chart(PRICES.empty(), table, ticker="X")
+    drawn = [y for t in traces(fig, "targets") for y in t.y]
+    assert drawn and (max(drawn) < 50 or min(drawn) > 50)  # one currency's targets only
+    assert any("not drawn against" in a.text for a in annotations(fig, "note"))
 
 
 def test_history_frame_may_be_empty_or_foreign(bundle: Dataset, watchlist_table: pd.DataFrame) -> None:
