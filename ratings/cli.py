@@ -597,7 +597,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     try:
         dataset, tickers, table = _table_for(args)
         written = _export_files(dataset, tickers, table, args.out, fmt)
-    except export.ExportUnavailable as exc:  # the browser failed mid-way
+    except (export.ExportUnavailable, export.ExportFailed) as exc:  # the browser failed mid-way
         raise CommandError(f"{exc} Here: use --format html or --format csv.", EXIT_USAGE) from None
     except OSError as exc:
         if exc.filename is not None and Path(exc.filename) == Path(args.out):

@@ -31,6 +31,7 @@ MAX_TICKERS_IN_NAME = 6
 # OWASP CSV injection: a spreadsheet treats a cell starting with = + - @ TAB or CR as a formula;
 # so are these after leading white space (an import may trim it), and their full-width forms.
 _FORMULA = re.compile(r"[\t\r]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20]")
+_MAX_STEM = 150  # file systems allow 255 bytes a name
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -46,6 +47,15 @@ class ExportUnavailable(RuntimeError):
             " HTML and CSV downloads still work."
         )
         super().__init__(message)
+
+
+class ExportFailed(RuntimeError):
+    """The browser answered, but not with an image (one too large to draw, say)."""
+
+
+# Chromium draws nothing past about 65,000 pixels a side: stay well within it.
+MAX_PNG_SIDE = 32_000
+_SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "svg": b"<svg"}
 
 
 @functools.cache
@@ -142,20 +152,28 @@ def figure_bytes(
 ) -> bytes:
     """The figure as PNG, SVG or standalone HTML bytes.
 
-    `height` defaults to the figure's own layout height. `scale` multiplies the pixels of a PNG;
-    an SVG is vector and keeps the figure's size. HTML ignores the size options: it is
-    interactive and embeds plotly.js (no CDN). PNG/SVG raise :class:`ExportUnavailable` when no
-    browser is available, before anything is started.
+    `height` defaults to the figure's own layout height. `scale` multiplies the pixels of a PNG,
+    lowered as needed to keep its longer side within :data:`MAX_PNG_SIDE` (a chart of hundreds
+    of tickers is tall); an SVG is vector and keeps the figure's size. HTML ignores the size
+    options: it is interactive and embeds plotly.js (no CDN). PNG/SVG raise
+    :class:`ExportUnavailable` when no browser is available, before anything is started, and
+    :class:`ExportFailed` when the browser's answer is not an image.
     """
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"unknown figure format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "html":
         return fig.to_html(include_plotlyjs=True, full_html=True, include_mathjax=False).encode("utf-8")
+    if fmt == "png":
+        longest = max(width, height or fig.layout.height or 500)
+        scale = min(scale, MAX_PNG_SIDE / longest)
     opts: dict[str, Any] = {"format": fmt, "width": width, "scale": scale if fmt == "png" else 1}
     if height is not None:
         opts["height"] = height
-    return _server.render(fig, opts, RENDER_TIMEOUT)
+    image = _server.render(fig, opts, RENDER_TIMEOUT)
+    if _SIGNATURES[fmt] not in image[:512]:
+        raise ExportFailed(f"the browser returned no {fmt.upper()} image ({len(image)} bytes); HTML export still works")
+    return image
 
 
 def _neutralise(values: pd.Series) -> pd.Series:
@@ -211,7 +229,7 @@ def export_filename(kind: str, tickers: Sequence[str], as_of: str | None, ext: s
         parts.append("-".join(unique))
     if as_of:
         parts.append(as_of)
-    stem = "_".join(_safe_part(p) for p in parts if p).lstrip(".") or "export"
+    stem = "_".join(_safe_part(p) for p in parts if p).lstrip(".")[:_MAX_STEM] or "export"
     suffix = _safe_part(ext.lower().lstrip("."))
     return f"{stem}.{suffix}" if suffix else stem
 

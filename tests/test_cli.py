@@ -551,18 +551,21 @@ def test_export_without_chrome_says_what_to_do(
     assert not out.exists()
 
 
-def test_export_unavailable_while_writing_is_a_message(
-    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    "failure", [export.ExportUnavailable("Chrome went away"), export.ExportFailed("the browser returned no PNG image")]
+)
+def test_export_failing_while_writing_is_a_message(
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failure: Exception
 ) -> None:
     def no_browser(*args: object, **kwargs: object) -> Path:
-        raise export.ExportUnavailable("Chrome went away")
+        raise failure
 
     monkeypatch.setattr(export, "static_export_available", lambda: True)
     monkeypatch.setattr(export, "write_figure", no_browser)
     result = run("export", "F", "--out", str(tmp_path), "--format", "png")
     assert result.code == 2
     assert len(result.err_lines) == 1
-    assert "Chrome went away" in result.err_lines[0]
+    assert str(failure) in result.err_lines[0] and "--format html" in result.err_lines[0]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "html"])

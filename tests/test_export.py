@@ -63,6 +63,23 @@ def test_png_has_the_requested_size(small_figure: go.Figure, width: int, height:
 
 @browser
 @needs_chrome
+def test_a_tall_png_is_scaled_down_to_what_the_browser_can_draw() -> None:
+    tall = go.Figure(go.Bar(x=[1, 2], y=["a", "b"], orientation="h"), layout={"height": 22_000})
+    data = export.figure_bytes(tall, "png", width=1200, scale=3)  # 66,000 px asked: Chromium draws nothing
+    width, height = png_size(data)
+    assert max(width, height) <= export.MAX_PNG_SIDE
+    assert height / width == pytest.approx(22_000 / 1200, rel=0.01)
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_an_answer_that_is_no_image_is_an_error_not_a_file(monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    monkeypatch.setattr(export._server, "render", lambda fig, opts, timeout: b"u\xabZ")
+    with pytest.raises(export.ExportFailed, match=f"no {fmt.upper()} image"):
+        export.figure_bytes(go.Figure(), fmt)
+
+
+@browser
+@needs_chrome
 def test_svg_is_xml_with_an_svg_root(small_figure: go.Figure) -> None:
     root = ET.fromstring(export.figure_bytes(small_figure, "svg", width=640, scale=3))  # noqa: S314 our own output
     assert root.tag.endswith("svg")
@@ -407,7 +424,7 @@ def test_export_filename(kind: str, tickers: list[str], as_of: str | None, ext: 
 
 @given(
     kind=st.text(max_size=20),
-    tickers=st.lists(st.text(max_size=12), max_size=10),
+    tickers=st.lists(st.text(max_size=300), max_size=10),
     as_of=st.none() | st.text(max_size=12),
     ext=st.sampled_from(["png", "svg", "html", "csv"]),
 )
@@ -419,6 +436,7 @@ def test_export_filename_is_always_a_plain_file_name(
     assert not name.startswith(".")
     assert name.endswith("." + ext)
     assert Path(name).name == name
+    assert len(name.encode()) <= 160  # within any file system's 255 bytes a name
 
 
 def test_bundle_as_of_is_the_latest_full_day(watchlist_table: pd.DataFrame) -> None:
