@@ -203,7 +203,8 @@ class StoreError(DataError):
 class TableCount:
     """Rows of one table in a batch: ``inserted`` new, ``already_present`` (same key stored before).
 
-    For prices and names, ``replaced`` counts the present rows this (newer) fetch overwrote.
+    For prices and names, ``replaced`` counts the present rows this (newer) fetch overwrote; for
+    upgrades, the present rows whose missing price targets this fetch filled in.
     """
 
     inserted: int = 0
@@ -330,6 +331,15 @@ _INSERT_UPGRADES = (
     f"INSERT INTO upgrades ({', '.join(_UPGRADE_COLUMNS)}, first_seen_at)"  # noqa: S608
     f" VALUES ({', '.join('?' * (len(_UPGRADE_COLUMNS) + 1))})"
     " ON CONFLICT (ticker, graded_at, firm, action) DO NOTHING"
+)
+# An action stored before Yahoo gave its targets (older answers lack them) gets them from a later fetch;
+# what was known stays.
+_FILL_UPGRADE_TARGETS = (
+    "UPDATE upgrades SET price_target_action = coalesce(price_target_action, ?),"
+    " prior_price_target = coalesce(prior_price_target, ?), current_price_target = coalesce(current_price_target, ?)"
+    " WHERE ticker = ? AND graded_at = ? AND firm = ? AND action = ?"
+    " AND (price_target_action IS NULL OR prior_price_target IS NULL OR current_price_target IS NULL)"
+    " AND coalesce(?, ?, ?) IS NOT NULL"
 )
 _INSERT_PRICES = (
     "INSERT INTO prices (ticker, date, close, currency, source_id, fetched_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -625,7 +635,7 @@ class Store:
                 summary = WriteSummary(
                     snapshots=self._insert(_INSERT_SNAPSHOTS, _rows(snaps, _SNAPSHOT_COLUMNS)),
                     trend=self._insert(_INSERT_TREND, _rows(trends, _TREND_COLUMNS)),
-                    upgrades=self._insert(_INSERT_UPGRADES, [(*row, stamp) for row in _rows(grades, _UPGRADE_COLUMNS)]),
+                    upgrades=self._write_upgrades(grades, stamp),
                     prices=self._write_prices(closes, stamp),
                     names=self._write_names(named, stamp),
                     log_id=self._write_log(log) if log is not None else None,
@@ -642,6 +652,21 @@ class Store:
             return TableCount()
         inserted = self._conn.executemany(sql, rows).rowcount
         return TableCount(inserted=inserted, already_present=len(rows) - inserted)
+
+    def _write_upgrades(self, grades: pd.DataFrame, stamp: str) -> TableCount:
+        rows = _rows(grades, _UPGRADE_COLUMNS)
+        count = self._insert(_INSERT_UPGRADES, [(*row, stamp) for row in rows])
+        if not count.already_present:
+            return count
+        keys = ("ticker", "graded_at", "firm", "action")
+        targets = ("price_target_action", "prior_price_target", "current_price_target")
+        position = {name: i for i, name in enumerate(_UPGRADE_COLUMNS)}
+        filled = self._conn.executemany(
+            _FILL_UPGRADE_TARGETS,
+            [(*(r[position[t]] for t in targets), *(r[position[k]] for k in keys), *(r[position[t]] for t in targets))
+             for r in rows],
+        ).rowcount  # fmt: skip
+        return TableCount(count.inserted, count.already_present, filled)
 
     def _write_prices(self, closes: pd.DataFrame, stamp: str) -> TableCount:
         rows = _rows(closes, ("ticker", "date", "close", "currency", "source_id"))

@@ -334,6 +334,26 @@ def test_upgrades_are_stored_once_and_keep_when_they_were_first_seen(store: Stor
     assert list(stored["graded_at"]) == [utc_text(a[1]) for a in (action_a, action_b, action_c)]
 
 
+def test_an_action_stored_without_targets_gets_them_from_a_later_fetch_and_keeps_what_it_had(store: Store) -> None:
+    action = ("F", "2026-06-20T12:00:00Z", "Firm A", "main")
+    other = ("F", "2026-06-21T12:00:00Z", "Firm B", "main")
+    before = upgrade_rows(action, other)
+    before.loc[0, ["price_target_action", "prior_price_target", "current_price_target"]] = [None, None, None]
+    store.write_batch(upgrades=before, fetched_at=DAY1)
+    later = upgrade_rows(action, other)  # Yahoo now sends the first one's targets...
+    later.loc[1, ["prior_price_target", "current_price_target"]] = [99.0, 98.0]  # ...and other numbers for the second
+    summary = store.write_batch(upgrades=later, fetched_at=DAY2)
+    assert (summary.upgrades.inserted, summary.upgrades.already_present, summary.upgrades.replaced) == (0, 2, 1)
+    stored = store.upgrades().set_index("firm")
+    assert stored.loc["Firm A", ["price_target_action", "prior_price_target", "current_price_target"]].tolist() == [
+        "Raises",
+        12.0,
+        15.0,
+    ]  # filled in
+    assert stored.loc["Firm B", ["prior_price_target", "current_price_target"]].tolist() == [12.0, 15.0]  # kept
+    assert stored.loc["Firm A", "first_seen_at"] == utc_text(DAY1)
+
+
 @pytest.mark.parametrize("newest_first", [False, True], ids=["in-order", "older-fetch-written-last"])
 def test_prices_the_newest_fetch_wins(store: Store, newest_first: bool) -> None:
     old = (price_rows("F", ["2026-07-01", "2026-07-02"], [13.0, 13.2]), DAY1)
