@@ -26,7 +26,9 @@ Dispersion
 Price
     A row uses the price its source quoted with the consensus. A row without one (TipRanks quotes
     none) uses the latest bundled close on or before its as-of date, or the latest close at all when
-    the as-of date has no day; ``price_source`` and ``price_as_of`` say which price was used.
+    the as-of date has no day; ``price_source`` and ``price_as_of`` say which price was used. In a
+    consensus history, a snapshot is priced only by a close at most a week older than its day;
+    otherwise its upside stays unknown.
 """
 
 from __future__ import annotations
