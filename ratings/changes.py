@@ -189,7 +189,8 @@ def changes(
     """Everything that moved (schema :data:`CHANGES`), newest first.
 
     Measured from the previous snapshot, or with `since` (an ISO date, or a timestamp) from the last
-    snapshot on or before that day (or moment).
+    snapshot on or before that day (or moment); analysts' actions are listed from the later of that
+    snapshot and `since`.
     """
     if tickers is not None:
         history = history[history["ticker"].isin(tickers)]
@@ -200,6 +201,10 @@ def changes(
     parts = [consensus_changes(history, since)]
     if upgrades is not None and not upgrades.empty:
         currency = pairs.dropna(subset=["currency"]).groupby(["ticker", "source"])["currency"].first()
-        parts.append(analyst_actions(upgrades, pairs.groupby("ticker")["_when_prev"].min(), currency))
+        start = pairs.groupby("ticker")["_when_prev"].min().astype("string")
+        if since is not None:  # the baseline snapshot may be years before the day asked for
+            moment = _since_text(since)
+            start = start.where(start >= moment, moment)
+        parts.append(analyst_actions(upgrades, start, currency))
     rows = conform(pd.concat(parts, ignore_index=True), CHANGES)
     return rows.sort_values(["date", "ticker"], ascending=[False, True], kind="stable").reset_index(drop=True)

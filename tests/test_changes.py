@@ -272,6 +272,25 @@ def test_an_action_after_the_previous_snapshot_is_listed(
         assert pd.isna(row["change"])
 
 
+@pytest.mark.parametrize(
+    ("since", "listed"),
+    [
+        (None, ["2026-03-04", "2026-03-06"]),  # from the previous snapshot (DAY1)
+        (DAY1[:10], ["2026-03-04", "2026-03-06"]),  # the baseline snapshot is of that very day
+        ("2026-03-05", ["2026-03-06"]),  # the baseline is DAY1, but the day asked for is later
+    ],
+)
+def test_actions_since_a_day_are_the_ones_from_that_day_on(since: str | None, listed: list[str]) -> None:
+    actions = upgrades(
+        *(action("A", f"{day}T12:00:00Z", f"Firm {day}", "up", from_grade="Hold", to_grade="Buy")
+          for day in ("2026-03-04", "2026-03-06"))
+    )  # fmt: skip
+    frame = changes(_two_snapshots(), actions, since=since)
+    grades = frame[frame["kind"] == "upgrade"]
+    assert sorted(grades["date"]) == listed
+    assert (grades["since"] >= (since or "")).all()  # each measured from no earlier than the day asked
+
+
 @pytest.mark.parametrize(("values", "kind", "before", "after"), ACTION_CASES)
 @pytest.mark.parametrize("graded", ["2026-02-20T12:00:00Z", DAY1])
 def test_an_action_before_the_previous_snapshot_is_old_news(
