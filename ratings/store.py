@@ -938,19 +938,21 @@ def load_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         warnings.append(f"The local store {store.path} holds no consensus yet: run `ratings fetch TICKER...`.")
     if last_fetches and last_fetches[0].failed:
         entry = last_fetches[0]
-        reasons = reasons_text(entry.reasons)
+        reasons = reasons_text(entry.reasons)  # the failures' reasons, and "no analyst coverage" ones
+        found_none = f", and found no analyst coverage for {entry.no_coverage}" if entry.no_coverage else ""
         warnings.append(
             f"The last fetch ({_readable(entry.finished_at)}) failed for {entry.failed} of "
-            f"{len(entry.tickers)} tickers" + (f" ({reasons})" if reasons else "") + "."
+            f"{len(entry.tickers)} tickers{found_none}" + (f": {reasons}" if reasons else "") + "."
         )
-    stamp = last_observed or (last_fetches[0].finished_at if last_fetches else None)
+    # The label dates what is shown: the newest snapshot (a later fetch may have failed, said above).
+    label = f"last snapshot {_readable(last_observed)}" if last_observed else "no snapshot yet"
     return Dataset(
         consensus=consensus,
         history=history,
         prices=prices,
         universe=universe,
         sources=sources,
-        label=f"Local store ({store.path}, last fetch {_readable(stamp)})",
+        label=f"Local store ({store.path}, {label})",
         warnings=tuple(warnings),
         trend=trend,
         upgrades=upgrades,

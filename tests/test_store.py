@@ -969,13 +969,22 @@ def test_load_store_builds_the_dashboard_dataset(path: Path) -> None:
     source = dataset.sources["yfinance"]
     assert source["as_of"] == utc_text(DAY2)[:10] and source["path"] == str(path)
     assert source["repository"] is None and source["commit"] is None and source["terms"]
-    assert str(path) in dataset.label and "2026-07-02 09:30 UTC" in dataset.label
+    assert str(path) in dataset.label and "last snapshot 2026-07-02 09:30 UTC" in dataset.label
     assert any("HTTP 429 rate limited (XYZ)" in w for w in dataset.warnings)
+
+
+def test_the_last_fetch_note_counts_failures_and_no_coverage_apart(path: Path) -> None:
+    with Store(path) as store:
+        reasons = {"A": "network error", "B": "network error", "SPY": "no analyst coverage (Yahoo: none)"}
+        store.write_batch(log_entry=FetchLogEntry(DAY2, DAY2, ("A", "B", "SPY"), 0, 1, 2, reasons))
+    (note,) = [w for w in load_store(path).warnings if w.startswith("The last fetch")]
+    assert "failed for 2 of 3 tickers, and found no analyst coverage for 1: " in note
+    assert "network error (A, B); no analyst coverage (Yahoo: none) (SPY)" in note
 
 
 def test_load_store_of_an_empty_store_says_so(store: Store) -> None:
     dataset = load_store(store.path)
-    assert dataset.consensus.empty and "never" in dataset.label
+    assert dataset.consensus.empty and "no snapshot yet" in dataset.label
     assert any("holds no consensus" in w for w in dataset.warnings)
 
 
