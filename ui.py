@@ -334,6 +334,10 @@ def run_refresh(tickers: list[str]) -> None:
             "No analyst coverage on Yahoo: " + "; ".join(md(r.describe()) for r in outcome.batch.no_coverage) + ".",
             icon=":material/info:",
         )
+    # Fetched, but with a part missing (a price history Yahoo would not send, a unit left unknown): say which.
+    gaps = [f"{r.ticker}: {w}" for r in outcome.batch.results if r.status != "failed" for w in r.warnings]
+    if gaps:
+        st.info("Fetched with gaps: " + "; ".join(md(gap) for gap in gaps) + ".", icon=":material/info:")
 
 
 def staleness_banner(data: Dataset) -> None:
