@@ -430,9 +430,21 @@ def test_methodology_works_its_example_from_the_data(bundle: Dataset) -> None:
     row = primary_rows(bundle.table(["F"])).iloc[0]
     upside = implied_upside(pd.Series([row["target_mean"]]), pd.Series([row["price"]])).iloc[0]
     assert percent(upside) in page
+    # ...which is the documented figure: 14.901 / 13.405 - 1, by hand (PROVENANCE.md, the issue).
+    assert f"{FORD_YAHOO['target'] / FORD_YAHOO['price'] - 1:+.1%}" == "+11.2%"
+    assert "+11.2%" in page
 
 
 # --- safety and structure ---------------------------------------------------------------------
+
+
+def test_the_server_binds_to_localhost_and_sends_no_usage_statistics() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["address"] in ("localhost", "127.0.0.1")
+    assert config["server"]["headless"] is True
+    assert config["browser"]["gatherUsageStats"] is False
 
 
 def streamlit_imports(path: Path) -> list[int]:

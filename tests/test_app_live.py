@@ -394,6 +394,26 @@ def test_a_ticker_fetched_with_a_gap_says_which_after_a_refresh(store_path: Path
     assert_shows_recorded(at, store_path, ("AAPL",))  # the consensus itself is there
 
 
+HOSTILE_NAME = "**Bold** <script>alert(1)</script> [link](javascript:alert(1)) $x^2$"
+
+
+def test_a_name_from_yahoo_reaches_the_page_as_literal_text(store_path: Path) -> None:
+    """Text from the data, not only what users type, must never format, link or run on a page."""
+    fake = FakeYahoo()
+    data = fake.symbols["AAPL"]
+    for body in (data.modules.get("price"), data.quote):
+        if body is not None:
+            body["longName"] = HOSTILE_NAME
+    fill_store(store_path, ("AAPL",), fake=fake)
+    at = run(new_app({"source": "store", "ticker": "AAPL"}))
+    at.switch_page("pages/ticker.py")
+    run(at)
+    (title,) = [str(t.value) for t in at.title]
+    assert unescape(title) == f"AAPL · {HOSTILE_NAME}"  # every character shown as it came
+    for special in "*[]()<>$^":
+        assert special not in title.replace(f"\\{special}", ""), f"{special!r} reaches the page unescaped"
+
+
 # --- the Ticker page with stored data -------------------------------------------------------------
 
 
@@ -717,7 +737,7 @@ def test_upgrades_table_is_newest_first_in_words_with_gaps_for_unknowns() -> Non
     )
     shown = upgrades_table(UPGRADES.empty().pipe(lambda e: pd.concat([e, actions])), "EUR")
     assert list(shown["Date"]) == ["2025-03-01", "2025-02-01", "2025-01-02"]
-    assert list(shown["Action"]) == [action_text(a) for a in ("up", "main", "init")]
+    assert list(shown["Action"]) == ["Upgrade", "Maintained", "Initiation"]  # Yahoo's codes in words
     assert shown.iloc[0]["Firm"] == "<b>New</b>", "plain text: st.dataframe does not render HTML"
     assert shown.iloc[0]["Grade"] == "Hold → Buy" and shown.iloc[2]["Grade"] == "Buy"
     assert shown.iloc[0]["Price target"] == target_change(100.0, 125.0, "EUR")

@@ -636,8 +636,10 @@ def test_upside_chart_treats_an_infinite_upside_as_none() -> None:
     table.loc[table["ticker"] == "A", ["upside_mean", "upside_high"]] = np.inf
     fig = charts.upside_chart(table)
     assert all(np.isfinite(fig.layout.xaxis.range))
-    plotted = [y for t in traces(fig, "mean") for y in (t.customdata if t.customdata is not None else [])]
-    assert not any("inf" in str(v) for v in plotted)
+    xs = [x for t in fig.data for x in (t.x if t.x is not None else []) if isinstance(x, int | float)]
+    assert not any(np.isinf(xs))  # nothing drawn at infinity
+    (b_mean,) = [x for t in traces(fig, "mean") for x in t.x]  # only B keeps a mean-target dot
+    assert b_mean == pytest.approx(11 / 10 - 1)
 
 
 def test_rating_breakdown_of_a_csv_contract_frame(bundle: Dataset) -> None:

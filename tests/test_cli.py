@@ -275,6 +275,7 @@ def test_terminal_table_is_formatted_for_people(run: Callable[..., Run], bundle:
     yahoo = table[table["source"] == "Yahoo Finance"].iloc[0]
     hk = table[table["ticker"] == "1810.HK"].iloc[0]
     assert percent(yahoo["upside_mean"]) in result.out
+    assert "+11.2%" in result.out and "$14.90" in result.out  # the documented figures, spelled out
     assert money(yahoo["target_mean"], yahoo["currency"]) in result.out
     assert money(hk["price"], hk["currency"]) in result.out  # HK$, not $
     header, rule = result.out.splitlines()[:2]

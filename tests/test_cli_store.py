@@ -31,7 +31,7 @@ from ratings.changes import CHANGES, changes
 from ratings.core import HISTORY_CLOSE_MAX_AGE, label_from_rating_mean
 from ratings.data import load, load_bundle
 from ratings.formatting import money
-from ratings.live import LiveConfig, LiveResult
+from ratings.live import LiveResult
 from ratings.schema import COUNT_COLUMNS, CSV_COLUMNS
 from ratings.store import Store
 from ratings.tickers import NOT_A_SYMBOL
@@ -392,9 +392,10 @@ def test_fetch_options_reach_the_live_loader(
     assert result.code == 0, result.err
     (config,) = wall.configs
     assert config is not None
-    defaults = LiveConfig()
-    for name in ("max_workers", "requests_per_second", "budget_s"):
-        assert getattr(config, name) == expected.get(name, getattr(defaults, name)), name
+    # The documented defaults (README: 4 tickers at once, 2 requests/s, a 120 s budget), spelled out.
+    defaults = {"max_workers": 4, "requests_per_second": 2.0, "budget_s": 120.0}
+    for name, default in defaults.items():
+        assert getattr(config, name) == expected.get(name, default), name
 
 
 @pytest.mark.parametrize(

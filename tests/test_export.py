@@ -293,10 +293,41 @@ def test_format_names_are_forgiving(small_figure: go.Figure, fmt: str) -> None:
 # --- CSV ------------------------------------------------------------------------------------------
 
 
+# The public contract as the README and the issue write it, spelled out: not the code's own constant.
+CONTRACT = [
+    "ticker",
+    "source",
+    "as_of",
+    "currency",
+    "price",
+    "price_as_of",
+    "target_mean",
+    "target_median",
+    "target_low",
+    "target_high",
+    "n_analysts",
+    "strong_buy",
+    "buy",
+    "hold",
+    "sell",
+    "strong_sell",
+    "rating_mean",
+    "consensus",
+    "upside_mean",
+    "upside_low",
+    "upside_high",
+]
+
+
 def test_contract_frame_is_the_public_columns_in_order(watchlist_table: pd.DataFrame) -> None:
     frame = export.contract_frame(watchlist_table)
-    assert tuple(frame.columns) == CSV_COLUMNS
+    assert list(frame.columns) == CONTRACT == list(CSV_COLUMNS)
     assert len(frame) == len(watchlist_table)
+
+
+def test_the_readme_documents_the_same_contract() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert ", ".join(CONTRACT[:9]) in " ".join(readme.split())
 
 
 def test_contract_frame_names_missing_columns() -> None:

@@ -896,6 +896,21 @@ def build_old_store(path: Path, version: int) -> pd.DataFrame:
     return snaps
 
 
+# sha256 of each released migration script. Stores of every one of these versions exist on users'
+# disks, so a released script never changes: a schema change is a new migration. (The tests below
+# build old stores from these scripts, so without this pin an edited v1 would go unnoticed.)
+RELEASED_MIGRATIONS = (
+    "032bc2293a4cc345dd499617e396d9e6ed590f2125cd682b077e0e0f1d4e0578",
+    "c1dfc698a616fc879a58e0332a95c5f85ad3864200bfbd1e324c49a6bd102967",
+)
+
+
+def test_released_migrations_never_change() -> None:
+    assert len(MIGRATIONS) >= len(RELEASED_MIGRATIONS), "a released migration was removed"
+    for version, (script, pinned) in enumerate(zip(MIGRATIONS, RELEASED_MIGRATIONS, strict=False), start=1):
+        assert hashlib.sha256(script.encode()).hexdigest() == pinned, f"migration to v{version} was edited"
+
+
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
 def test_an_older_store_is_migrated_forward_without_losing_rows(path: Path, version: int) -> None:
     snaps = build_old_store(path, version)

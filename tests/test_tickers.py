@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ratings.tickers import MAX_TICKERS, WATCHLIST, is_valid_symbol, normalize, parse_tickers
+from ratings.tickers import MAX_TICKERS, NOT_A_SYMBOL, WATCHLIST, is_valid_symbol, normalize, parse_tickers
 
 KNOWN = frozenset({"F", "TSLA", "BRK-B", "1810.HK", "VOD.L", "BT-A.L"})
 
@@ -81,4 +81,4 @@ def test_too_many_tickers_are_named_in_one_message_not_silently_dropped(extra: i
 
 def test_an_absurdly_long_bad_input_is_truncated_in_the_message() -> None:
     parsed = parse_tickers("=" * 5000)
-    assert all(len(key) <= 40 for key in parsed.invalid)
+    assert parsed.valid == [] and parsed.invalid == {"=" * 40: NOT_A_SYMBOL}
