@@ -9,7 +9,7 @@ from ratings import st_cache
 from ratings.charts import upside_chart
 from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS
 from ratings.export import bundle_as_of
-from ratings.formatting import display_table
+from ratings.formatting import display_table, utc_minute
 from ratings.tickers import WATCHLIST
 
 
@@ -54,7 +54,24 @@ def main() -> None:
     )
     ui.csv_button(ui.consensus_csv(table), kind="consensus", tickers=parsed.valid, as_of=as_of, key="overview")
 
-    none = table.loc[table["coverage"] == COVERAGE_NONE, "ticker"].unique().tolist()
+    uncovered = table.loc[table["coverage"] == COVERAGE_NONE, "ticker"].unique().tolist()
+    # Yahoo's own "no analyst coverage" (an ETF, say) is an answer: no point in fetching again.
+    answered = {t: when for t, when in dataset.no_coverage.items() if t in set(table["ticker"])}
+    if answered:
+        latest = utc_minute(max(answered.values()))
+        if without := [t for t in answered if t in uncovered]:
+            st.info(
+                f"Yahoo answered that there is no analyst coverage for {ui.md_list(without)} "
+                f"(latest fetch {ui.md(latest)}).",
+                icon=":material/info:",
+            )
+        if older := [t for t in answered if t not in uncovered]:
+            st.info(
+                f"Yahoo's latest answer for {ui.md_list(older)} ({ui.md(latest)}) had no analyst coverage: the "
+                "consensus shown is the last one it gave (see its As of).",
+                icon=":material/info:",
+            )
+    none = [t for t in uncovered if t not in answered]
     if none:
         hint = {
             "store": " Fetch them with `ratings fetch`, or with the Refresh button of the Live (Yahoo) source.",

@@ -55,7 +55,8 @@ class Dataset:
     repository, commit, as_of, terms). ``warnings`` holds per-ticker or per-file problems that did
     not stop the load. ``trend`` and ``upgrades`` (Yahoo's recommendation trend and analysts'
     actions) come only from the local store; the bundle has none. ``kind`` is the source it was
-    loaded from: one of :data:`KINDS`.
+    loaded from: one of :data:`KINDS`. ``no_coverage`` maps a ticker whose latest fetch Yahoo
+    answered with "no analyst coverage" to when (UTC): its consensus, if any, is older than that.
     """
 
     consensus: pd.DataFrame
@@ -68,6 +69,7 @@ class Dataset:
     trend: pd.DataFrame = field(default_factory=TREND.empty)
     upgrades: pd.DataFrame = field(default_factory=UPGRADES.empty)
     kind: str = "bundle"
+    no_coverage: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def known_tickers(self) -> frozenset[str]:

@@ -69,7 +69,18 @@ from yfinance.exceptions import YFRateLimitError
 
 from ratings import paths
 from ratings.core import YAHOO_KEY_LABELS
-from ratings.schema import COUNT_COLUMNS, PRICES, SNAPSHOTS, TEXT, TREND, UPGRADES, Column, Schema, conform
+from ratings.schema import (
+    COUNT_COLUMNS,
+    NO_COVERAGE_REASON,
+    PRICES,
+    SNAPSHOTS,
+    TEXT,
+    TREND,
+    UPGRADES,
+    Column,
+    Schema,
+    conform,
+)
 from ratings.tickers import NOT_A_SYMBOL, is_valid_symbol, normalize
 
 SOURCE = "Yahoo Finance"
@@ -923,10 +934,10 @@ def _fetch_once(
     if coverage_missing is not None:
         frames["snapshots"], frames["trend"] = {}, {}
         detail = coverage_missing.reason.split(": ", 1)[-1]
-        return outcome("no_coverage", f"no analyst coverage (Yahoo: {detail})")
+        return outcome("no_coverage", f"{NO_COVERAGE_REASON} (Yahoo: {detail})")
     if not _has_consensus(snapshot):
         frames["snapshots"] = {}
-        return outcome("no_coverage", "no analyst coverage (Yahoo sent no price target, rating or trend)")
+        return outcome("no_coverage", f"{NO_COVERAGE_REASON} (Yahoo sent no price target, rating or trend)")
     if snapshot["price"] is None:
         notes.append("Yahoo sent no current price")
     if not currency:

@@ -78,6 +78,9 @@ class SchemaError(ValueError):
 
 
 COUNT_COLUMNS = ("strong_buy", "buy", "hold", "sell", "strong_sell")
+
+#: How every "no analyst coverage" reason of a fetch (and of the store's fetch log) begins.
+NO_COVERAGE_REASON = "no analyst coverage"
 TARGET_COLUMNS = ("target_mean", "target_median", "target_low", "target_high")
 
 _CONSENSUS_COLUMNS: tuple[Column, ...] = (

@@ -71,6 +71,7 @@ from .paths import default_store_path
 from .schema import (
     CONSENSUS,
     CONSENSUS_HISTORY,
+    NO_COVERAGE_REASON,
     PRICES,
     SNAPSHOTS,
     TEXT,
@@ -904,7 +905,8 @@ def load_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         trend = store.trend()
         upgrades = store.upgrades()
         names = store.names()
-        last_fetches = store.fetch_log(limit=1)
+        store_log = store.fetch_log(limit=200)
+        last_fetches = store_log[:1]
         last_observed = store.last_observed_at()
         source_ids = sorted(
             {STORE_SOURCE_ID} | set(consensus["source_id"].dropna()) | set(prices["source_id"].dropna())
@@ -944,6 +946,18 @@ def load_store(path: str | os.PathLike[str] | None = None) -> Dataset:
             f"The last fetch ({_readable(entry.finished_at)}) failed for {entry.failed} of "
             f"{len(entry.tickers)} tickers{found_none}" + (f": {reasons}" if reasons else "") + "."
         )
+    # Each ticker's latest answer in the log: "no analyst coverage" is an answer the frames cannot show.
+    no_coverage: dict[str, str] = {}
+    answered: set[str] = set()
+    for entry in store_log:
+        for ticker in entry.tickers:
+            if ticker in answered:
+                continue
+            reason = entry.reasons.get(ticker, "")
+            if reason.startswith(NO_COVERAGE_REASON):
+                no_coverage[ticker] = entry.finished_at
+            if not reason or reason.startswith(NO_COVERAGE_REASON):  # a failure says nothing of coverage
+                answered.add(ticker)
     # The label dates what is shown: the newest snapshot (a later fetch may have failed, said above).
     label = f"last snapshot {_readable(last_observed)}" if last_observed else "no snapshot yet"
     return Dataset(
@@ -957,6 +971,7 @@ def load_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         trend=trend,
         upgrades=upgrades,
         kind="store",
+        no_coverage=no_coverage,
     )
 
 

@@ -382,6 +382,20 @@ def test_a_ticker_without_analyst_coverage_is_named_after_a_refresh(store_path: 
     assert any("No analyst coverage" in t and "SPY" in t for t in texts(at, "info"))
     assert not at.warning, "no coverage is an answer, not a failure"
     assert_shows_recorded(at, store_path, ("AAPL",))
+    # The Overview says it was Yahoo's answer, and does not tell to fetch SPY again.
+    assert any(t.startswith("Yahoo answered that there is no analyst coverage for SPY") for t in texts(at, "info"))
+    assert not any("SPY" in t and "fetch them" in t for t in texts(at, "info"))
+
+
+def test_a_consensus_older_than_a_no_coverage_answer_says_so(store_path: Path) -> None:
+    fill_store(store_path, ("AAPL",), when=DAY_2021)  # a consensus of 2021
+    at = run(new_app({"source": "live", "tickers": "AAPL"}))
+    fake = FakeYahoo()
+    fake.no_fundamentals("AAPL")  # today Yahoo has none
+    click_refresh(at, fake)
+    at.run()  # a later rerun: the refresh's own message is gone, the store still knows
+    (note,) = [t for t in texts(at, "info") if t.startswith("Yahoo's latest answer for AAPL")]
+    assert "had no analyst coverage" in note and "the last one it gave" in note
 
 
 def test_a_ticker_fetched_with_a_gap_says_which_after_a_refresh(store_path: Path) -> None:

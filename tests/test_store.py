@@ -997,6 +997,17 @@ def test_the_last_fetch_note_counts_failures_and_no_coverage_apart(path: Path) -
     assert "network error (A, B); no analyst coverage (Yahoo: none) (SPY)" in note
 
 
+def test_load_store_knows_whose_latest_answer_was_no_coverage(path: Path) -> None:
+    none = "no analyst coverage (Yahoo: No fundamentals data found)"
+    with Store(path) as store:
+        store.write_batch(
+            log_entry=FetchLogEntry(DAY1, DAY1, ("AAPL", "SPY", "QQQ"), 1, 2, 0, {"SPY": none, "QQQ": none})
+        )
+        # Later: SPY answered after all; QQQ failed, which says nothing about its coverage.
+        store.write_batch(log_entry=FetchLogEntry(DAY2, DAY2, ("SPY", "QQQ"), 1, 0, 1, {"QQQ": "network error"}))
+    assert dict(load_store(path).no_coverage) == {"QQQ": utc_text(DAY1)}
+
+
 def test_load_store_of_an_empty_store_says_so(store: Store) -> None:
     dataset = load_store(store.path)
     assert dataset.consensus.empty and "no snapshot yet" in dataset.label
