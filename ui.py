@@ -26,7 +26,7 @@ import streamlit as st
 
 from ratings import export, st_cache
 from ratings.charts import source_caption
-from ratings.data import DataError, Dataset
+from ratings.data import DataError, Dataset, kind_name
 from ratings.formatting import (
     MISSING,
     age_text,
@@ -166,7 +166,7 @@ def source_choice() -> str:
 
 def data_name(data: Dataset | st_cache.Source) -> str:
     """'the bundled snapshot' or 'the local store', for sentences."""
-    return "the bundled snapshot" if data.kind == "bundle" else "the local store"
+    return kind_name(data.kind)
 
 
 def no_store_message(src: st_cache.Source) -> str:

@@ -56,7 +56,8 @@ def main() -> None:
 
     uncovered = table.loc[table["coverage"] == COVERAGE_NONE, "ticker"].unique().tolist()
     # Yahoo's own "no analyst coverage" (an ETF, say) is an answer: no point in fetching again.
-    answered = {t: when for t, when in dataset.no_coverage.items() if t in set(table["ticker"])}
+    shown_tickers = set(table["ticker"])
+    answered = {t: when for t, when in dataset.no_coverage.items() if t in shown_tickers}
     if answered:
         latest = utc_minute(max(answered.values()))
         if without := [t for t in answered if t in uncovered]:

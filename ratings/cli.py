@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 import pandas as pd
 
 from .core import COVERAGE_NONE, HISTORY_CLOSE_MAX_AGE, add_metrics, history_metrics, primary_rows, snapshot_days
-from .data import PROJECT_ROOT, DataError, Dataset, load_bundle
+from .data import KINDS, PROJECT_ROOT, DataError, Dataset, kind_name, load_bundle
 from .data import load as load_source
 from .formatting import MISSING, count, dated, display_table, label_text, money, money_range, percent
 from .paths import default_store_path
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from .refresh import RefreshOutcome
 
 PROG = "ratings"
-SOURCES: tuple[str, ...] = ("bundle", "store", "live")
+SOURCES: tuple[str, ...] = KINDS  # the --source choices
 TABLE_FORMATS: tuple[str, ...] = ("table", "csv", "json")
 #: Columns of ``ratings history``, in order: one row per snapshot day and source, oldest first.
 HISTORY_COLUMNS: tuple[str, ...] = (
@@ -183,7 +183,7 @@ def _table_for(args: argparse.Namespace) -> tuple[Dataset, list[str], pd.DataFra
         table = primary_rows(table)
     uncovered = table[table["coverage"] == COVERAGE_NONE].drop_duplicates("ticker")
     priced = uncovered["price"].notna()
-    where = _data_name(dataset)
+    where = kind_name(dataset.kind)
     for ticker in uncovered.loc[priced, "ticker"]:
         _say(f"{ticker}: {where} has no analyst consensus for it (showing its latest close only)")
     bare = uncovered.loc[~priced, "ticker"].tolist()
@@ -193,10 +193,6 @@ def _table_for(args: argparse.Namespace) -> tuple[Dataset, list[str], pd.DataFra
         hint = " (fetch them with `ratings fetch TICKER...`)" if dataset.kind != "bundle" else ""
         raise CommandError(f"nothing to show: no data for {', '.join(bare)} in {where}{hint}", EXIT_NOTHING_SHOWN)
     return dataset, tickers, table
-
-
-def _data_name(dataset: Dataset) -> str:
-    return "the local store" if dataset.kind != "bundle" else "the bundled snapshot"
 
 
 # --------------------------------------------------------------------------------------- formats
@@ -509,7 +505,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
         _say(f"history shows one ticker at a time: showing {ticker}, not {', '.join(tickers[1:])}")
     frame = history_frame(dataset, ticker)
     if frame.empty:
-        where = _data_name(dataset)
+        where = kind_name(dataset.kind)
         have = sorted(set(dataset.history["ticker"]))
         hint = f" (it has history for {', '.join(have[:12])}{'…' if len(have) > 12 else ''})" if have else ""
         raise CommandError(f"{ticker}: no history in {where}{hint}", EXIT_NOTHING_SHOWN)

@@ -102,6 +102,11 @@ class Dataset:
 KINDS: tuple[str, ...] = ("bundle", "store", "live")
 
 
+def kind_name(kind: str) -> str:
+    """'the bundled snapshot' or 'the local store' (live data is read from the store), for sentences."""
+    return "the bundled snapshot" if kind == "bundle" else "the local store"
+
+
 def load(
     kind: str = "bundle",
     *,

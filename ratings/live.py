@@ -537,8 +537,7 @@ class _YahooSession(curl_requests.Session):
             response = super().request(method, url, *args, **kwargs)
         except Exception as exc:
             exchange.network_error = True
-            exchange.detail = _network_detail(exc)
-            exchange.host_unreachable = _host_unreachable(exc)
+            exchange.detail, exchange.host_unreachable = _network_failure(exc)
             attempt.exchanges.append(exchange)
             raise
         exchange.status = int(response.status_code)
@@ -611,17 +610,13 @@ _CURL_ERROR = re.compile(r"curl: \((\d+)\) (.+?)\.?(?: See https?://\S+ first fo
 _UNREACHABLE_CURL_CODES = frozenset({"5", "6", "7"})
 
 
-def _host_unreachable(exc: BaseException) -> bool:
-    match = _CURL_ERROR.search(_first_line(str(exc)))
-    return match is not None and match.group(1) in _UNREACHABLE_CURL_CODES
-
-
-def _network_detail(exc: BaseException) -> str:
-    """A network failure in plain words: 'Could not resolve host: x (curl error 6)'."""
+def _network_failure(exc: BaseException) -> tuple[str, bool]:
+    """A network failure in plain words ('Could not resolve host: x (curl error 6)'), and whether it
+    says the host itself cannot be reached."""
     text = _first_line(str(exc))
     if match := _CURL_ERROR.search(text):
-        return f"{match.group(2)} (curl error {match.group(1)})"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return f"{match.group(2)} (curl error {match.group(1)})", match.group(1) in _UNREACHABLE_CURL_CODES
+    return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__), False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -696,7 +691,8 @@ def _exception_problem(exc: BaseException) -> _Problem:
     if isinstance(exc, ValueError):  # json.JSONDecodeError and kin, raised by response.json()
         return _Problem("malformed", f"malformed response from Yahoo: {type(exc).__name__}: {_first_line(str(exc))}")
     if isinstance(exc, curl_requests.exceptions.RequestException | OSError):  # curl's errors are OSErrors
-        return _Problem("network", f"network error: {_network_detail(exc)}", host_unreachable=_host_unreachable(exc))
+        detail, unreachable = _network_failure(exc)
+        return _Problem("network", f"network error: {detail}", host_unreachable=unreachable)
     return _Problem("unexpected", f"unexpected error from yfinance: {type(exc).__name__}: {_first_line(str(exc))}")
 
 
