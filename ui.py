@@ -39,9 +39,9 @@ from ratings.formatting import (
     staleness_lines,
     utc_minute,
 )
-from ratings.live import LiveResult
 from ratings.store import StoreError
 from ratings.tickers import WATCHLIST, ParsedTickers, parse_tickers
+from ratings.yahoo import LiveResult
 
 OVERVIEW = "pages/overview.py"
 TICKER = "pages/ticker.py"

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fake lives with the tests
 # mypy does not look in tests/ (pyproject's mypy "files"), hence the ignore.
 from fake_yahoo import FakeYahoo  # type: ignore[import-not-found]  # noqa: E402
 
-from ratings import live  # noqa: E402
+from ratings import yahoo  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ratings-bench-") as cache, FakeYahoo(latency_s=args.latency) as fake:
         for symbol in symbols:
             fake.serve_as(symbol, "AAPL")
-        config = live.LiveConfig(
+        config = yahoo.LiveConfig(
             max_workers=args.workers,
             requests_per_second=None,
             cache_dir=Path(cache),
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         started = time.perf_counter()
-        cold = live.fetch(symbols, config=config)
+        cold = yahoo.fetch(symbols, config=config)
         cold_s = time.perf_counter() - started
         requests = len(fake.log)
         per_endpoint = dict(sorted(fake.per_endpoint().items()))
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
         fake.reset_log()
         started = time.perf_counter()
-        warm = live.fetch(symbols, config=config)
+        warm = yahoo.fetch(symbols, config=config)
         warm_s = time.perf_counter() - started
         warm_requests = len(fake.log)
 

@@ -1,4 +1,4 @@
-"""Fetch from Yahoo and keep it: one refresh = :func:`ratings.live.fetch`, then one store transaction.
+"""Fetch from Yahoo and keep it: one refresh = :func:`ratings.yahoo.fetch`, then one store transaction.
 
 Both ``ratings fetch`` and the dashboard's refresh button go through :func:`refresh`, so they
 store the same things and log the same reasons. A failed ticker never erases what the store
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import live
+from . import yahoo
 from .store import FetchLogEntry, Store, WriteSummary, utc_now
 
 
@@ -19,7 +19,7 @@ from .store import FetchLogEntry, Store, WriteSummary, utc_now
 class RefreshOutcome:
     """What a refresh fetched (per ticker, with reasons) and what it wrote to the store."""
 
-    batch: live.LiveBatch
+    batch: yahoo.LiveBatch
     written: WriteSummary | None
     store_path: Path
     started_at: str
@@ -39,9 +39,9 @@ def refresh(
     tickers: Sequence[str],
     *,
     store_path: Path | None = None,
-    config: live.LiveConfig | None = None,
+    config: yahoo.LiveConfig | None = None,
     force: bool = False,
-    on_progress: live.ProgressCallback | None = None,
+    on_progress: yahoo.ProgressCallback | None = None,
 ) -> RefreshOutcome:
     """Fetch `tickers` live (``force`` skips the result cache) and append what came back to the store.
 
@@ -51,7 +51,7 @@ def refresh(
     """
     with Store.open(store_path) as store:
         started = utc_now()
-        batch = live.fetch(tickers, config=config, refresh=force, on_progress=on_progress)
+        batch = yahoo.fetch(tickers, config=config, refresh=force, on_progress=on_progress)
         finished = utc_now()
         log = FetchLogEntry(
             started_at=started,

@@ -23,15 +23,15 @@ import pandas as pd
 import streamlit as st
 
 from . import changes as changes_module
-from . import live
+from . import yahoo
 from .data import KINDS, DataError, Dataset, data_dir, load, load_bundle
 from .paths import default_store_path
 from .refresh import RefreshOutcome
 from .refresh import refresh as refresh_store
 
-#: Set by tests (never by the app) to replace :class:`ratings.live.LiveConfig`'s conservative
+#: Set by tests (never by the app) to replace :class:`ratings.yahoo.LiveConfig`'s conservative
 #: defaults, e.g. no rate limit and no backoff against the offline fake.
-live_config_override: live.LiveConfig | None = None
+live_config_override: yahoo.LiveConfig | None = None
 
 FileVersion = tuple[tuple[int, int] | None, ...]
 
@@ -144,9 +144,9 @@ def changes(tickers: tuple[str, ...], since: str | None = None, src: Source | No
     return _changes(src or source(), tuple(tickers), since)
 
 
-def live_config() -> live.LiveConfig:
+def live_config() -> yahoo.LiveConfig:
     """How the dashboard's refresh talks to Yahoo: the conservative defaults, unless a test overrides them."""
-    return live_config_override or live.LiveConfig()
+    return live_config_override or yahoo.LiveConfig()
 
 
 def clear_store_caches() -> None:
@@ -157,7 +157,7 @@ def clear_store_caches() -> None:
 
 
 def refresh(
-    tickers: list[str], *, on_progress: live.ProgressCallback | None = None, force: bool = True
+    tickers: list[str], *, on_progress: yahoo.ProgressCallback | None = None, force: bool = True
 ) -> RefreshOutcome:
     """Fetch `tickers` from Yahoo into the store (:func:`ratings.refresh.refresh`), then drop the
     cached store data it superseded. Never cached itself: a failure is reported, not remembered.

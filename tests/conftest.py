@@ -17,7 +17,7 @@ import pytest
 from fake_yahoo import FakeYahoo
 from helpers import Run, VirtualClock
 
-from ratings import cli, live, paths
+from ratings import cli, paths, yahoo
 from ratings.data import Dataset, load_bundle
 from ratings.tickers import WATCHLIST
 
@@ -118,11 +118,11 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def wall(clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    """Every ``live.fetch`` (as refresh and the command line call it) runs on `clock`: its wall clock is
+    """Every ``yahoo.fetch`` (as refresh and the command line call it) runs on `clock`: its wall clock is
     ``clock.now`` and its backoff never really waits. Records the config of each call."""
-    real_fetch = live.fetch
+    real_fetch = yahoo.fetch
 
-    def fetch(tickers: Any, **kwargs: Any) -> live.LiveBatch:
+    def fetch(tickers: Any, **kwargs: Any) -> yahoo.LiveBatch:
         clock.configs.append(kwargs.get("config"))
         # The backoff, rate limiter and budget run on a virtual clock that only sleeping moves.
         kwargs.setdefault("sleep", clock.sleep)
@@ -130,7 +130,7 @@ def wall(clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
         kwargs.setdefault("now", clock.wall_clock)
         return real_fetch(tickers, **kwargs)
 
-    monkeypatch.setattr(live, "fetch", fetch)
+    monkeypatch.setattr(yahoo, "fetch", fetch)
     return clock
 
 

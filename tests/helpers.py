@@ -10,13 +10,13 @@ from typing import Any
 
 from recordings import DAY_2025
 
-from ratings.live import LiveConfig
+from ratings.yahoo import LiveConfig
 
 
 class VirtualClock:
     """Time that only moves when something sleeps on it; records every sleep. Thread-safe.
 
-    Two readings, the two ``live.fetch`` takes: :meth:`monotonic`, the seconds slept so far (backoff,
+    Two readings, the two ``yahoo.fetch`` takes: :meth:`monotonic`, the seconds slept so far (backoff,
     rate limiter, budget), and :meth:`wall_clock`, the wall clock :attr:`now`, which tests set and which
     sleeping never moves (when a fetch happens, and so which recording it is served).
     """
@@ -24,7 +24,7 @@ class VirtualClock:
     def __init__(self, now: datetime = DAY_2025) -> None:
         self.now = now
         self.sleeps: list[float] = []  # as asked, negative ones included
-        #: The ``config`` of each ``live.fetch`` call made on this clock (the ``wall`` fixture records them).
+        #: The ``config`` of each ``yahoo.fetch`` call made on this clock (the ``wall`` fixture records them).
         self.configs: list[LiveConfig | None] = []
         self._elapsed = 0.0
         self._lock = threading.Lock()

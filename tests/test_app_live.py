@@ -23,7 +23,7 @@ import pytest
 from fake_yahoo import FakeYahoo, recorded
 from streamlit.testing.v1 import AppTest
 
-from ratings import live, st_cache
+from ratings import st_cache, yahoo
 from ratings.core import label_from_rating_mean
 from ratings.data import load_bundle
 from ratings.formatting import (
@@ -48,7 +48,7 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 60
 COVERED = ("AAPL", "AMZN", "GOOG")  # recorded with financialData, trend and upgrades
 #: No rate limit, no backoff, no result cache: the fake answers at once and every refresh asks it.
-FAST = live.LiveConfig(requests_per_second=None, backoff_base_s=0.0, backoff_cap_s=0.0, cache_ttl_s=0.0)
+FAST = yahoo.LiveConfig(requests_per_second=None, backoff_base_s=0.0, backoff_cap_s=0.0, cache_ttl_s=0.0)
 DAY_2021 = datetime(2021, 2, 1, 15, 0, tzinfo=UTC)  # the 2021 recordings' day (AAPL)
 DAY_2025 = datetime(2025, 2, 24, 15, 0, tzinfo=UTC)  # after the 2025 recordings' last action
 
@@ -87,11 +87,11 @@ def click_refresh(at: AppTest, fake: FakeYahoo | None = None) -> AppTest:
 
 def fill_store(
     path: Path, tickers: tuple[str, ...] = COVERED, *, when: datetime | None = None, fake: FakeYahoo | None = None
-) -> live.LiveBatch:
+) -> yahoo.LiveBatch:
     """Fetch `tickers` from the fake "at" `when` and write the batch into the store at `path`."""
     clock = (lambda: when) if when is not None else (lambda: datetime.now(UTC))
     with fake or FakeYahoo():
-        batch = live.fetch(list(tickers), config=FAST, refresh=True, now=clock)
+        batch = yahoo.fetch(list(tickers), config=FAST, refresh=True, now=clock)
     assert not batch.failed, [r.describe() for r in batch.failed]
     with Store.open(path) as store:
         store.write_batch(batch.snapshots, batch.trend, batch.upgrades, batch.prices, batch.names)
@@ -148,7 +148,7 @@ def expected_row(symbol: str, currency: Any, year: str = "2025") -> dict[str, st
         "Mean target": money(target, currency),
         "Price": money(price, currency),
         "Upside": percent(target / price - 1),
-        "Consensus": live.YAHOO_LABELS[data["recommendationKey"]],
+        "Consensus": yahoo.YAHOO_LABELS[data["recommendationKey"]],
     }
 
 

@@ -2,7 +2,7 @@
 ``history`` and ``changes`` (issue 3), offline.
 
 ``cli.main`` runs in-process with ``tests/fake_yahoo.py`` installed: yfinance's own parsing runs on
-the recorded Yahoo responses in ``tests/payloads/yahoo/``. ``live.fetch`` is wrapped (the ``wall``
+the recorded Yahoo responses in ``tests/payloads/yahoo/``. ``yahoo.fetch`` is wrapped (the ``wall``
 fixture) so backoff never really waits and the wall clock is injected: a fetch "on 2021-02-01"
 serves the February 2021 recording and one "on 2025-02-24" the 2025 one. Every expected value is
 read from those payload files (``recordings.py``), or derived from them through the documented
@@ -31,10 +31,10 @@ from ratings.changes import CHANGES, changes
 from ratings.core import HISTORY_CLOSE_MAX_AGE, label_from_rating_mean
 from ratings.data import load, load_bundle
 from ratings.formatting import money
-from ratings.live import LiveResult
 from ratings.schema import COUNT_COLUMNS, CSV_COLUMNS
 from ratings.store import Store
 from ratings.tickers import NOT_A_SYMBOL
+from ratings.yahoo import LiveResult
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -25,9 +25,9 @@ from fake_yahoo import FakeYahoo, NetworkBlocked
 from helpers import VirtualClock
 from recordings import TARGET_KEYS, TREND_KEYS, current_counts, module, payload
 
-from ratings import live, paths
-from ratings.live import NAMES, LiveBatch, LiveConfig, LiveResult
+from ratings import paths, yahoo
 from ratings.schema import COUNT_COLUMNS, PRICES, SNAPSHOTS, TREND, UPGRADES, validate
+from ratings.yahoo import NAMES, LiveBatch, LiveConfig, LiveResult
 
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")  # inside yfinance 1.7
 
@@ -51,7 +51,7 @@ def config(**overrides: Any) -> LiveConfig:
 
 def fetch(tickers: list[str], clock: VirtualClock, **overrides: Any) -> LiveBatch:
     refresh = overrides.pop("refresh", False)
-    return live.fetch(tickers, config=config(**overrides), refresh=refresh, clock=clock.monotonic, sleep=clock.sleep)
+    return yahoo.fetch(tickers, config=config(**overrides), refresh=refresh, clock=clock.monotonic, sleep=clock.sleep)
 
 
 def row(frame: pd.DataFrame, ticker: str) -> pd.Series:
@@ -306,13 +306,13 @@ def test_a_ticker_whose_frames_would_not_convert_fails_alone_and_is_not_cached(
 ) -> None:
     # The net under the checks above: an answer they did not foresee (here: an int64 overflow).
     fake.serve_as("ODD", "AAPL")
-    count, analysts = live._count, module("AAPL", "financialData")["numberOfAnalystOpinions"]
-    monkeypatch.setattr(live, "_count", lambda value: 2**63 if value == analysts else count(value))
+    count, analysts = yahoo._count, module("AAPL", "financialData")["numberOfAnalystOpinions"]
+    monkeypatch.setattr(yahoo, "_count", lambda value: 2**63 if value == analysts else count(value))
     batch = fetch(["ODD", "GOOG"], clock)
     odd = batch.result("ODD")
     assert (odd.status, batch.result("GOOG").status) == ("failed", "ok")
     assert odd.reason.startswith("malformed response from Yahoo: snapshots: ")
-    monkeypatch.setattr(live, "_count", count)
+    monkeypatch.setattr(yahoo, "_count", count)
     again = fetch(["ODD"], clock)  # not served from the cache: asked again, and fine now
     assert again.result("ODD").status == "ok" and not again.result("ODD").from_cache
 
@@ -465,7 +465,7 @@ def test_ctrl_c_stops_the_workers_at_their_next_wait(fake: FakeYahoo) -> None:
     settings = config(max_workers=2, backoff_base_s=5.0, backoff_cap_s=5.0)
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        live.fetch(["AAPL", "B", "C"], config=settings, on_progress=interrupt)
+        yahoo.fetch(["AAPL", "B", "C"], config=settings, on_progress=interrupt)
     # Shorter than the shortest backoff (half of 5 s): B gave up at its first wait, C never waited.
     assert time.monotonic() - started < settings.backoff_base_s / 2
     assert fake.count("quoteSummary", symbol="B") <= 1
@@ -559,7 +559,7 @@ def test_a_mixed_batch_keeps_the_good_and_names_each_failure(fake: FakeYahoo, cl
     fake.with_price_targets("PT")
     tickers = ["AAPL", "SPY", "RL2", "RL", "NET", "BAD", "CUT", "EMPTY", "PENCE.L", "PT", "AMZN", "GOOG", "MSFT", "X Y"]
     progress: list[tuple[int, int, str, int]] = []
-    batch = live.fetch(
+    batch = yahoo.fetch(
         tickers,
         config=config(max_workers=4),
         clock=clock.monotonic,
@@ -612,7 +612,7 @@ def test_concurrency_stays_within_max_workers(cache_dir: Path) -> None:
         symbols = [f"C{i:02d}" for i in range(10)]
         for symbol in symbols:
             fake.serve_as(symbol, "AAPL")
-        batch = live.fetch(symbols, config=config(max_workers=3))
+        batch = yahoo.fetch(symbols, config=config(max_workers=3))
     assert all(r.status == "ok" for r in batch.results)
     assert 2 <= fake.max_in_flight <= 3  # in parallel, but never more than asked
 
@@ -622,7 +622,7 @@ def test_rate_limit_spaces_requests(cache_dir: Path) -> None:
     with FakeYahoo() as fake:
         fake.serve_as("R1", "AAPL")
         fake.serve_as("R2", "AAPL")
-        batch = live.fetch(["R1", "R2"], config=config(max_workers=2, requests_per_second=rate))
+        batch = yahoo.fetch(["R1", "R2"], config=config(max_workers=2, requests_per_second=rate))
     assert all(r.ok for r in batch.results)
     starts = sorted(r.started for r in fake.log)
     assert len(starts) >= 10
@@ -671,7 +671,7 @@ def test_time_budget_in_real_time(cache_dir: Path) -> None:
         for symbol in symbols:
             fake.serve_as(symbol, "AAPL")
         started = time.monotonic()
-        batch = live.fetch(symbols, config=config(max_workers=2, budget_s=0.3))
+        batch = yahoo.fetch(symbols, config=config(max_workers=2, budget_s=0.3))
         wall = time.monotonic() - started
     assert wall < 0.3 + 0.5  # the budget holds (plus one request per worker and some CPU)
     assert any(r.reason.startswith("time budget exhausted") for r in batch.results)
@@ -791,7 +791,7 @@ def test_yfinance_caches_live_in_the_project_cache_dir(fake: FakeYahoo, clock: V
     for name in ("one", "two"):
         folder = tmp_path / name
         fetch(["AAPL"], clock, cache_dir=folder)
-        assert live.yfinance_cache_dir() == folder / "yfinance"
+        assert yahoo.yfinance_cache_dir() == folder / "yfinance"
         assert Path(yf.cache._TzDBManager.get_location()) == folder / "yfinance"
         assert (folder / "yfinance" / "tkr-tz.db").exists()  # yfinance stored AAPL's time zone there
         assert (folder / "live" / "AAPL.json").exists()
@@ -849,7 +849,7 @@ def test_duplicates_and_case_are_folded(fake: FakeYahoo, clock: VirtualClock) ->
 
 
 def test_a_single_string_is_one_ticker(fake: FakeYahoo, clock: VirtualClock) -> None:
-    batch = live.fetch("AAPL", config=config(), clock=clock.monotonic, sleep=clock.sleep)
+    batch = yahoo.fetch("AAPL", config=config(), clock=clock.monotonic, sleep=clock.sleep)
     assert [r.ticker for r in batch.results] == ["AAPL"]
 
 
@@ -860,6 +860,6 @@ def test_describe_reads_like_a_sentence() -> None:
 
 
 def test_an_empty_batch() -> None:
-    batch = live.fetch([])
+    batch = yahoo.fetch([])
     assert batch.results == () and batch.summary() == "0 fetched, 0 without analyst coverage, 0 failed"
     assert_schemas(batch)

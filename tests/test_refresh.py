@@ -1,7 +1,7 @@
 """One refresh = a live fetch + one store transaction + a fetch log (ratings/refresh.py), offline.
 
 Every request goes to ``tests/fake_yahoo.py`` (recorded Yahoo responses, yfinance's own parsing).
-``live.fetch`` is wrapped (the ``wall`` fixture) so nothing really sleeps and the wall clock is
+``yahoo.fetch`` is wrapped (the ``wall`` fixture) so nothing really sleeps and the wall clock is
 injected: fetches "on 2021-02-01" and "on 2025-02-24" serve the 2021 and 2025 recordings of the same
 ticker. Expected values are read from the payload files (``recordings.py``).
 """
@@ -21,10 +21,10 @@ from helpers import VirtualClock
 from recordings import AAPL_2021, DAY_2025, TARGET_KEYS, TREND_KEYS, current_counts, module
 
 from ratings import store as store_module
-from ratings.live import LiveConfig
 from ratings.refresh import refresh
 from ratings.schema import COUNT_COLUMNS
 from ratings.store import Store, StoreError
+from ratings.yahoo import LiveConfig
 
 CONFIG = LiveConfig(requests_per_second=None, max_attempts=3, backoff_base_s=0.5, backoff_cap_s=2.0)
 

@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import (
+from ..core import (
     BAND_EDGES,
     COVERAGE_NONE,
     COVERAGE_RATING,
@@ -31,8 +31,8 @@ from .core import (
     LABELS,
     history_metrics,
 )
-from .formatting import MISSING, count, dated, money, percent, utc_minute
-from .schema import CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, TREND, conform
+from ..formatting import MISSING, count, dated, money, percent, utc_minute
+from ..schema import CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, TREND, conform
 
 TEMPLATE = "plotly_white"
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13, color="#222")

@@ -38,18 +38,18 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import pandas as pd
 
-from .core import COVERAGE_NONE, HISTORY_CLOSE_MAX_AGE, add_metrics, history_metrics, primary_rows, snapshot_days
-from .data import KINDS, PROJECT_ROOT, DataError, Dataset, kind_name, load_bundle
-from .data import load as load_source
-from .formatting import MISSING, count, dated, display_table, label_text, money, money_range, percent
-from .paths import default_store_path
-from .schema import CONSENSUS_HISTORY, COUNT_COLUMNS, CSV_COLUMNS, conform
-from .store import StoreError
-from .tickers import parse_tickers
+from ..core import COVERAGE_NONE, HISTORY_CLOSE_MAX_AGE, add_metrics, history_metrics, primary_rows, snapshot_days
+from ..data import KINDS, PROJECT_ROOT, DataError, Dataset, kind_name, load_bundle
+from ..data import load as load_source
+from ..formatting import MISSING, count, dated, display_table, label_text, money, money_range, percent
+from ..paths import default_store_path
+from ..schema import CONSENSUS_HISTORY, COUNT_COLUMNS, CSV_COLUMNS, conform
+from ..store import StoreError
+from ..tickers import parse_tickers
 
 if TYPE_CHECKING:
-    from .live import LiveConfig, LiveResult
-    from .refresh import RefreshOutcome
+    from ..refresh import RefreshOutcome
+    from ..yahoo import LiveConfig, LiveResult
 
 PROG = "ratings"
 SOURCES: tuple[str, ...] = KINDS  # the --source choices
@@ -223,7 +223,7 @@ def json_text(table: pd.DataFrame, columns: Sequence[str] = CSV_COLUMNS) -> str:
 def _print_frame(frame: pd.DataFrame, columns: Sequence[str], fmt: str, people: Callable[[], str]) -> None:
     """`frame`'s `columns` as formula-safe CSV or JSON (null for unknown), or `people()` for a terminal."""
     if fmt == "csv":
-        from .export import csv_bytes
+        from ..export import csv_bytes
 
         _write_bytes(csv_bytes(frame[list(columns)].reset_index(drop=True)), sys.stdout)
     elif fmt == "json":
@@ -287,7 +287,7 @@ def sources_footer(table: pd.DataFrame, dataset: Dataset) -> str:
 def _cmd_table(args: argparse.Namespace) -> int:
     dataset, _, table = _table_for(args)
     if args.format == "csv":
-        from .export import contract_frame, csv_bytes
+        from ..export import contract_frame, csv_bytes
 
         _write_bytes(csv_bytes(contract_frame(table)), sys.stdout)
     elif args.format == "json":
@@ -312,7 +312,7 @@ def _is_tty(stream: TextIO) -> bool:
 class Progress:
     """A fetch's progress on `stream` (stderr): a bar redrawn in place on a terminal, else a line per ticker.
 
-    Called as ``progress(done, total, result)`` (:data:`ratings.live.ProgressCallback`);
+    Called as ``progress(done, total, result)`` (:data:`ratings.yahoo.ProgressCallback`);
     :meth:`close` ends the bar's line. Nothing here needs a dependency: ``\\r`` and padding.
     """
 
@@ -361,7 +361,7 @@ def fetchable_tickers(raw: Sequence[str], *, quiet: bool = False) -> list[str]:
 
 def live_config(args: argparse.Namespace) -> LiveConfig:
     """The live loader's settings from ``--workers``, ``--rate`` and ``--budget`` (defaults otherwise)."""
-    from .live import LiveConfig
+    from ..yahoo import LiveConfig
 
     settings: dict[str, Any] = {}
     if (workers := getattr(args, "workers", None)) is not None:
@@ -382,7 +382,7 @@ def fetch_into_store(
     stderr when data follows on stdout); failures and warnings always to stderr. Raises
     StoreError, before any request, for a store file that is not usable.
     """
-    from .refresh import refresh
+    from ..refresh import refresh
 
     progress = Progress(sys.stderr)
     progress.start(len(symbols))
@@ -549,7 +549,7 @@ def changes_terminal_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cmd_changes(args: argparse.Namespace) -> int:
-    from .changes import CHANGES, changes
+    from ..changes import CHANGES, changes
 
     dataset = load_dataset(args)
     tickers = resolve_tickers(args.tickers, dataset)
@@ -580,7 +580,7 @@ def _cmd_changes(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from . import export
+    from .. import export
 
     fmt: str = args.format
     # Checked before loading anything: without a browser there is nothing this command can do.
@@ -607,7 +607,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _export_files(dataset: Dataset, tickers: list[str], table: pd.DataFrame, out: Path, fmt: str) -> list[Path]:
     """Write the CSV, or the upside chart and one price-and-targets chart per ticker; the paths written."""
-    from .export import bundle_as_of, contract_frame, export_filename, write_csv, write_figure
+    from ..export import bundle_as_of, contract_frame, export_filename, write_csv, write_figure
 
     as_of = bundle_as_of(table)
     if out.exists() and not out.is_dir():
@@ -616,7 +616,7 @@ def _export_files(dataset: Dataset, tickers: list[str], table: pd.DataFrame, out
     if fmt == "csv":
         return [write_csv(contract_frame(table), out / export_filename("consensus", tickers, as_of, "csv"))]
 
-    from .charts import price_target_chart, upside_chart
+    from ..charts import price_target_chart, upside_chart
 
     written = [write_figure(upside_chart(table), out / export_filename("upside", tickers, as_of, fmt), fmt)]
     for ticker in tickers:
