@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
+from ratings.formatting import dataset_label, dataset_warnings
 
 st.set_page_config(page_title="Analyst ratings", page_icon=":material/monitoring:", layout="wide")
 
@@ -31,9 +32,9 @@ page.run()
 
 with st.sidebar:
     st.divider()
-    note = f"**Data:** {ui.md(dataset.label)}."
+    note = f"**Data:** {ui.md(dataset_label(dataset))}."
     if dataset.kind != "bundle":
         note += f" {ui.md(ui.freshness_text(dataset))}."
     st.caption(note + " Every figure names its source and date.")
-    for warning in dataset.warnings:
+    for warning in dataset_warnings(dataset):
         st.caption(f"⚠️ {ui.md(warning)}")

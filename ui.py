@@ -26,12 +26,14 @@ import streamlit as st
 
 from ratings import export, st_cache
 from ratings.charts import source_caption
-from ratings.data import DataError, Dataset, kind_name
+from ratings.dataset import DataError, Dataset
 from ratings.formatting import (
     MISSING,
     age_text,
     count,
+    dataset_label,
     dated,
+    kind_name,
     label_text,
     money,
     money_range,
@@ -220,19 +222,11 @@ def load_dataset() -> Dataset | None:
     return data if isinstance(data, Dataset) else None
 
 
-def newest_fetch(data: Dataset) -> str | None:
-    """When the newest stored snapshot was fetched (ISO UTC); None for the bundle or an empty store."""
-    if data.kind == "bundle" or data.history.empty:
-        return None
-    stamps = data.history["observed_at"].dropna()
-    return str(stamps.max()) if not stamps.empty else None
-
-
 def freshness_text(data: Dataset) -> str:
     """'Newest data 3 h old (fetched 2026-11-24 14:03 UTC)' for store data; '' for the bundle."""
     if data.kind == "bundle":
         return ""
-    newest = newest_fetch(data)
+    newest = data.newest_fetch()
     if newest is None:
         return "Nothing fetched yet"
     return f"Newest data {age_text(newest, datetime.now(UTC))} (fetched {utc_minute(newest)})"
@@ -498,7 +492,7 @@ def provenance_caption(table: pd.DataFrame, dataset: Dataset) -> None:
         kind = "Bundled" if dataset.kind == "bundle" else "Stored"
         parts.append(f"{kind} closes: " + "; ".join(md(s) for s in price_sources(dataset, closes)) + ".")
     if dataset.kind != "bundle":
-        parts.append(md(f"{dataset.label}. {freshness_text(dataset)}."))
+        parts.append(md(f"{dataset_label(dataset)}. {freshness_text(dataset)}."))
     st.caption(" ".join(parts))
     st.page_link(
         METHODOLOGY, label="How labels, upside and the primary source are worked out", icon=":material/menu_book:"

@@ -10,7 +10,7 @@ import streamlit as st
 import ui
 from ratings import st_cache
 from ratings.charts import UPSIDE_FORMULA, source_caption
-from ratings.formatting import changes_table
+from ratings.formatting import changes_table, worded_changes
 from ratings.tickers import WATCHLIST
 
 MODE_KEY, SINCE_KEY = "changes_mode", "changes_since"
@@ -116,7 +116,8 @@ def main() -> None:
         ui.remember(SINCE_KEY)
     ui.set_query_param(SINCE_PARAM, since.isoformat() if isinstance(since, date) else None)
 
-    moved = st_cache.changes(tuple(with_history), since.isoformat() if isinstance(since, date) else None, ui.source())
+    since_text = since.isoformat() if isinstance(since, date) else None
+    moved = worded_changes(st_cache.changes(tuple(with_history), since_text, ui.source()))
     baseline = f"since {since.isoformat()}" if isinstance(since, date) else "since each ticker's previous snapshot"
     if moved.empty:
         hint = ""

@@ -8,7 +8,7 @@ import streamlit as st
 import ui
 from ratings import core, st_cache
 from ratings.export import bundle_as_of
-from ratings.formatting import MISSING, dated, money, percent
+from ratings.formatting import MISSING, dataset_label, dated, money, percent
 from ratings.tickers import WATCHLIST
 
 
@@ -103,7 +103,7 @@ def main() -> None:
         "When a refresh fails the last good data stays on screen with its age and the reason."
     )
     st.markdown(
-        ui.md(f"Now showing: {dataset.label}. Each source with its provider, as-of date, origin and terms of use:")
+        ui.md(f"Now showing: {dataset_label(dataset)}. Each source with its provider, as-of date, origin and terms:")
     )
     for source_id, meta in dataset.sources.items():
         origin = meta.get("repository")

@@ -10,7 +10,7 @@ import ui
 from ratings import st_cache
 from ratings.charts import history_chart, price_target_chart, rating_breakdown_chart, trend_chart
 from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS, primary_rows
-from ratings.data import Dataset
+from ratings.dataset import Dataset
 from ratings.export import bundle_as_of
 from ratings.formatting import MISSING, count, dated, label_text, money, percent, upgrades_table
 from ratings.tickers import parse_tickers

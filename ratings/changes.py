@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .core import add_metrics
-from .formatting import money
-from .schema import CONSENSUS_HISTORY, FLOAT, TEXT, UPGRADES, Column, Schema, conform
+from .schema import CONSENSUS_HISTORY, FLOAT, TEXT, UPGRADES, Column, Schema, conform, utc_text
 
 CHANGES = Schema(
     "changes",
@@ -34,11 +33,12 @@ CHANGES = Schema(
         Column("kind", TEXT, "'label', 'target raise', 'target cut', 'upgrade', 'downgrade' or 'initiation'"),
         Column("source", TEXT, "who published it"),
         Column("firm", TEXT, "the research firm, for an analyst's action; <NA> for the consensus"),
-        Column("before", TEXT, "the previous label, grade or target, as text"),
-        Column("after", TEXT, "the new label, grade or target, as text"),
+        Column("before", TEXT, "the previous label or grade; <NA> for a target move (formatting words it)"),
+        Column("after", TEXT, "the new label or grade; <NA> for a target move (formatting words it)"),
         Column("target_before", FLOAT, "the previous price target, a number; NaN for a label or a grade alone"),
         Column("target_after", FLOAT, "the new price target, a number; NaN for a label or a grade alone"),
-        Column("currency", TEXT, "the unit of the two targets (Yahoo's 'GBp' is pence); <NA> if unknown"),
+        Column("currency", TEXT, "the unit of the targets (Yahoo's 'GBp' is pence); <NA> if unknown"),
+        Column("currency_before", TEXT, "the unit the previous target was quoted in; <NA> if that one is unknown"),
         Column("change", FLOAT, "relative change of a price target (after / before - 1); NaN otherwise"),
         Column("since", TEXT, "ISO timestamp of the previous snapshot the change is measured from"),
     ),
@@ -54,11 +54,7 @@ _TARGET_ACTIONS = {"raises": "target raise", "lowers": "target cut"}
 def _since_text(since: str) -> str:
     """A day as given ('2026-06-30'); a moment as the snapshots write theirs ('2026-06-30T12:00:00Z',
     naive meaning UTC), so that comparing the texts compares the moments."""
-    if len(since) <= len("YYYY-MM-DD"):
-        return since
-    moment = pd.Timestamp(since)
-    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return since if len(since) <= len("YYYY-MM-DD") else utc_text(since)
 
 
 def _previous_and_latest(history: pd.DataFrame, since: str | None = None) -> pd.DataFrame:
@@ -121,11 +117,10 @@ def consensus_changes(history: pd.DataFrame, since: str | None = None) -> pd.Dat
             "date": moved["as_of"],
             "kind": np.where(moved_by > 0, "target raise", "target cut"),
             "source": moved["source"],
-            "before": [money(v, c) for v, c in zip(moved["target_mean_prev"], moved["currency_prev"], strict=True)],
-            "after": [money(v, c) for v, c in zip(moved["target_mean"], moved["currency"], strict=True)],
             "target_before": moved["target_mean_prev"],
             "target_after": moved["target_mean"],
             "currency": moved["currency"].fillna(moved["currency_prev"]),
+            "currency_before": moved["currency_prev"],
             "change": moved_by,
             "since": moved["_when_prev"],
         }
@@ -156,12 +151,6 @@ def analyst_actions(upgrades: pd.DataFrame, since: pd.Series, currency: pd.Serie
     kind = grade_kind.fillna(target_kind)
     actions = actions.assign(kind=kind)[kind.notna()]
     is_grade = actions["kind"].isin(list(_ACTION_KINDS.values()))
-    target_text = [
-        (money(p, u), money(c, u))
-        for p, c, u in zip(
-            actions["prior_price_target"], actions["current_price_target"], actions["_currency"], strict=True
-        )
-    ]
     return pd.DataFrame(
         {
             "ticker": actions["ticker"],
@@ -169,11 +158,12 @@ def analyst_actions(upgrades: pd.DataFrame, since: pd.Series, currency: pd.Serie
             "kind": actions["kind"],
             "source": actions["source"],
             "firm": actions["firm"],
-            "before": np.where(is_grade, actions["from_grade"], [t[0] for t in target_text]),
-            "after": np.where(is_grade, actions["to_grade"], [t[1] for t in target_text]),
+            "before": actions["from_grade"].where(is_grade),
+            "after": actions["to_grade"].where(is_grade),
             "target_before": actions["prior_price_target"],
             "target_after": actions["current_price_target"],
             "currency": actions["_currency"],
+            "currency_before": actions["_currency"],
             "change": actions["current_price_target"] / actions["prior_price_target"] - 1,
             "since": actions["since"],
         }

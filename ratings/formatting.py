@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from .dataset import Dataset
 from .schema import COUNT_COLUMNS
 
 MISSING = "—"
@@ -322,3 +323,52 @@ def by_text(said: Mapping[str, str]) -> dict[str, list[str]]:
 def reasons_text(reasons: Mapping[str, str]) -> str:
     """{'A': 'x', 'B': 'y', 'C': 'x'} -> 'x (A, C); y (B)'."""
     return "; ".join(f"{reason} ({', '.join(tickers)})" for reason, tickers in by_text(reasons).items())
+
+
+# --- a dataset described: its name, label and load warnings --------------------------------------
+
+
+def kind_name(kind: str) -> str:
+    """'the bundled snapshot' or 'the local store' (live data is read from the store), for sentences."""
+    return "the bundled snapshot" if kind == "bundle" else "the local store"
+
+
+def dataset_label(data: Dataset) -> str:
+    """'Bundled snapshot (consensus as of 2026-07-02)' or 'Local store (PATH, last snapshot 2026-07-02 09:30 UTC)'."""
+    if data.kind == "bundle":
+        return f"Bundled snapshot (consensus as of {data.as_of or 'unknown'})"
+    newest = f"last snapshot {utc_minute(data.as_of)}" if data.as_of else "no snapshot yet"
+    return f"Local store ({data.location}, {newest})"
+
+
+def dataset_warnings(data: Dataset) -> list[str]:
+    """What a person should know about the loaded data: an empty store, a last fetch that failed."""
+    if data.kind == "bundle":
+        return []
+    lines: list[str] = []
+    if data.consensus.empty:
+        lines.append(f"The local store {data.location} holds no consensus yet: run `ratings fetch TICKER...`.")
+    entry = data.last_fetch
+    if entry is not None and entry.failed:
+        reasons = reasons_text(entry.reasons)  # the failures' reasons, and "no analyst coverage" ones
+        found_none = f", and found no analyst coverage for {entry.no_coverage}" if entry.no_coverage else ""
+        lines.append(
+            f"The last fetch ({utc_minute(entry.finished_at)}) failed for {entry.failed} of "
+            f"{len(entry.tickers)} tickers{found_none}" + (f": {reasons}" if reasons else "") + "."
+        )
+    return lines
+
+
+def worded_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """A ``CHANGES`` frame with each target move's ``before`` and ``after`` written in its currency.
+
+    The frame from :func:`ratings.changes.changes` carries the targets as numbers; labels and
+    grades are words already and are left as they are.
+    """
+    out = changes.copy()
+    moves = out["kind"].isin(["target raise", "target cut"]).fillna(False).astype(bool)
+    for text, number, unit in (("before", "target_before", "currency_before"), ("after", "target_after", "currency")):
+        written = [money(v, c) for v, c in zip(out.loc[moves, number], out.loc[moves, unit], strict=True)]
+        out[text] = out[text].astype("string")
+        out.loc[moves, text] = written
+    return out

@@ -1,7 +1,8 @@
-"""Where the project keeps files outside the repository: its cache and its local store.
+"""Where the project's files are: the bundled snapshot in the project, its cache and its local store outside.
 
-Both follow the platform's conventions (``platformdirs``, which yfinance uses too) and can be
-moved with an environment variable, which is also how tests keep them inside a temporary folder.
+The cache and the store follow the platform's conventions (``platformdirs``, which yfinance uses
+too). Each of the three can be moved with an environment variable, which is also how tests keep
+them inside a temporary folder.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "analyst-ratings"
+
+#: The project's checkout: app.py, pages/ and data/ sit here (an installed package alone has no data/).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Environment variable that moves the bundled snapshot's folder.
+DATA_DIR_ENV = "RATINGS_DATA_DIR"
 
 #: Environment variable that moves the cache folder (live results, yfinance's own cache).
 CACHE_DIR_ENV = "RATINGS_CACHE_DIR"
@@ -34,3 +40,8 @@ def default_store_path() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_data_dir(APP_NAME)) / "ratings.sqlite"
+
+
+def data_dir() -> Path:
+    """The bundle folder: ``$RATINGS_DATA_DIR`` if set, else the project's ``data/``."""
+    return Path(os.environ.get(DATA_DIR_ENV) or PROJECT_ROOT / "data")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import yahoo
-from .store import FetchLogEntry, Store, WriteSummary, utc_now
+from .schema import FetchLogEntry, utc_now
+from .store import Store, WriteSummary
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,20 @@ These frames cross module boundaries:
     Daily closes, one row per ticker and trading day.
 ``UNIVERSE``
     Names and sectors of the tickers the bundle knows.
+``NAMES``
+    Name and quote currency of each fetched ticker (the live loader's and the store's).
+
+Timestamps are UTC text to the second in one spelling, :data:`TIMESTAMP_FORMAT`
+(``2026-07-02T14:03:11Z``), so that text order is time order; :func:`utc_text` writes any ISO
+spelling that way. :class:`FetchLogEntry` is the record of one fetch (the store's fetch log).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pandas as pd
 from pandas.api.types import pandas_dtype
@@ -82,6 +91,11 @@ COUNT_COLUMNS = ("strong_buy", "buy", "hold", "sell", "strong_sell")
 #: How every "no analyst coverage" reason of a fetch (and of the store's fetch log) begins.
 NO_COVERAGE_REASON = "no analyst coverage"
 TARGET_COLUMNS = ("target_mean", "target_median", "target_low", "target_high")
+
+#: The one spelling of a timestamp: UTC to the second, fixed width, so that text order is time order.
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: A full ISO day. A source that gives only a year ('2026') has no day, and is never given one.
+DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _CONSENSUS_COLUMNS: tuple[Column, ...] = (
     Column("ticker", TEXT, "Yahoo-style symbol, upper case: F, BRK-B, 1810.HK"),
@@ -208,6 +222,61 @@ UNIVERSE = Schema(
     ),
     key=("ticker",),
 )
+
+
+NAMES = Schema(
+    "names",
+    (
+        Column("ticker", TEXT, "Yahoo-style symbol"),
+        Column("name", TEXT, "company name as Yahoo gives it; <NA> if it gave none"),
+        Column("currency", TEXT, "Yahoo's quote currency ('GBp' means pence); <NA> if unknown"),
+        Column(
+            "updated_at", TEXT, "ISO timestamp (UTC) of the fetch that last set the row (the store's)", required=False
+        ),
+    ),
+    key=("ticker",),
+)
+
+
+@dataclass(frozen=True)
+class FetchLogEntry:
+    """One fetch: when, which tickers, how many fetched / without analyst coverage / failed, and why.
+
+    ``reasons`` maps a ticker to the reason it was not fetched (or had no coverage).
+    """
+
+    started_at: str
+    finished_at: str
+    tickers: tuple[str, ...]
+    ok: int
+    no_coverage: int
+    failed: int
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    id: int | None = None
+
+
+def is_day(value: object) -> bool:
+    """Whether `value` is a full ISO day ('2026-07-02'), not a year or a timestamp."""
+    return isinstance(value, str) and bool(DAY_PATTERN.fullmatch(value))
+
+
+def day_mask(values: pd.Series) -> pd.Series:
+    """True where `values` is a full ISO day; a boolean Series even on an empty frame."""
+    return values.astype("string").str.fullmatch(DAY_PATTERN.pattern).fillna(False).astype(bool)
+
+
+def utc_now() -> str:
+    """The current time in :data:`TIMESTAMP_FORMAT`: ``2026-07-02T14:03:11Z``."""
+    return datetime.now(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def utc_text(value: object) -> str:
+    """`value` (ISO text, datetime, Timestamp; naive means UTC) in :data:`TIMESTAMP_FORMAT`."""
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    if pd.isna(stamp):
+        raise ValueError(f"not a timestamp: {value!r}")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.strftime(TIMESTAMP_FORMAT)
 
 
 def conform(frame: pd.DataFrame, schema: Schema, *, keep_extra: bool = False) -> pd.DataFrame:

@@ -1,13 +1,13 @@
 """Streamlit caches around the loaders: the only module of ``ratings`` that imports Streamlit.
 
 Every cache is keyed by a :class:`Source`: which kind of data (``bundle``, ``store`` or ``live``,
-see :data:`ratings.data.KINDS`), where it lives (the bundle folder or the store file) and, for the
+see :data:`ratings.dataset.KINDS`), where it lives (the bundle folder or the store file) and, for the
 store, a *version*: the size and modification time of the SQLite file and its WAL. A write to the
 store (a refresh here, or ``ratings fetch`` in another process) changes the version, so the next
 run loads the new data without anyone clearing anything, and pointing ``$RATINGS_DATA_DIR`` or
 ``$RATINGS_STORE`` elsewhere never serves another file's numbers.
 
-The :class:`~ratings.data.Dataset` is shared by every session (``st.cache_resource``): no code in
+The :class:`~ratings.dataset.Dataset` is shared by every session (``st.cache_resource``): no code in
 ``ratings`` mutates its frames. Derived frames are cached per argument (``st.cache_data``, which
 hands each caller its own copy). A load that fails raises and is not cached: the next run tries
 again. :func:`refresh` clears the store's entries after a refresh that stored something, so the
@@ -23,9 +23,9 @@ import pandas as pd
 import streamlit as st
 
 from . import changes as changes_module
-from . import yahoo
-from .data import KINDS, DataError, Dataset, data_dir, load, load_bundle
-from .paths import default_store_path
+from . import sources, yahoo
+from .dataset import KINDS, DataError, Dataset
+from .paths import data_dir, default_store_path
 from .refresh import RefreshOutcome
 from .refresh import refresh as refresh_store
 
@@ -76,9 +76,10 @@ def source(kind: str = "bundle") -> Source:
     return Source(kind, str(path), store_version(path))
 
 
+# Two caches for two lifetimes: the bundle never changes; the store's entries go with each new version.
 @st.cache_resource(show_spinner="Loading the bundled snapshot…")
 def _bundle(directory: str) -> Dataset:
-    return load_bundle(Path(directory))
+    return sources.load("bundle", data_directory=Path(directory))
 
 
 @st.cache_resource(show_spinner="Reading the local store…", max_entries=8)
@@ -88,17 +89,15 @@ def _stored(kind: str, location: str, version: FileVersion) -> Dataset:
         names = _bundle(str(data_dir())).universe  # already cached: do not read the bundle again
     except DataError:
         names = None
-    return load(kind, store_path=Path(location), reference_universe=names)
+    return sources.load(kind, store_path=Path(location), reference_universe=names)
 
 
 def _load(src: Source) -> Dataset:
-    if src.kind == "bundle":
-        return _bundle(src.location)
-    return _stored(src.kind, src.location, src.version)
+    return _bundle(src.location) if src.kind == "bundle" else _stored(src.kind, src.location, src.version)
 
 
 def dataset(src: Source | None = None) -> Dataset:
-    """The data of `src` (default: the bundle). Raises :class:`ratings.data.DataError`
+    """The data of `src` (default: the bundle). Raises :class:`ratings.dataset.DataError`
     (:class:`ratings.store.StoreError` for the store)."""
     return _load(src or source())
 

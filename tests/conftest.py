@@ -18,7 +18,8 @@ from fake_yahoo import FakeYahoo
 from helpers import Run, VirtualClock
 
 from ratings import cli, paths, yahoo
-from ratings.data import Dataset, load_bundle
+from ratings.bundle import load_bundle
+from ratings.dataset import Dataset
 from ratings.tickers import WATCHLIST
 
 # ---------------------------------------------------------------------------------------------

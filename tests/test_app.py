@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from ratings.core import LABELS, implied_upside, primary_rows
-from ratings.data import DATA_DIR_ENV, Dataset
+from ratings.dataset import Dataset
 from ratings.formatting import money, percent
+from ratings.paths import DATA_DIR_ENV
 from ratings.schema import CSV_COLUMNS
 from ratings.tickers import WATCHLIST
 

@@ -19,7 +19,7 @@ from test_app import APP, TIMEOUT, first_table, overview_tickers, sp500_primary,
 from test_app_live import FAST, fill_store
 
 from ratings import st_cache
-from ratings.data import Dataset
+from ratings.dataset import Dataset
 from ratings.paths import STORE_ENV
 from ratings.tickers import WATCHLIST
 

@@ -24,8 +24,8 @@ from fake_yahoo import FakeYahoo, recorded
 from streamlit.testing.v1 import AppTest
 
 from ratings import st_cache, yahoo
+from ratings.bundle import load_bundle
 from ratings.core import label_from_rating_mean
-from ratings.data import load_bundle
 from ratings.formatting import (
     MISSING,
     action_text,

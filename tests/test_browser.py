@@ -30,7 +30,7 @@ from _server import (
     streamlit_server,
 )
 
-from ratings.data import load_bundle
+from ratings.bundle import load_bundle
 from ratings.export import export_filename
 from ratings.formatting import percent
 from ratings.schema import CSV_COLUMNS

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ratings.data import PROJECT_ROOT, load_bundle
+from ratings.bundle import load_bundle
+from ratings.paths import PROJECT_ROOT
 
 spec = importlib.util.spec_from_file_location("build_bundle", PROJECT_ROOT / "scripts" / "build_bundle.py")
 assert spec and spec.loader

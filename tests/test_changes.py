@@ -2,7 +2,9 @@
 
 Expected values are derived from the inputs: labels through the core's documented bands
 (:func:`ratings.core.label_from_rating_mean`), moves as ``after / before - 1``, texts through
-:func:`ratings.formatting.money`. The bundle test uses the figures the issue documents.
+:func:`ratings.formatting.money`. The bundle test uses the figures the issue documents. Most tests
+read the frame as people get it, its targets worded by :func:`ratings.formatting.worded_changes`;
+one checks that the frame itself carries numbers only.
 """
 
 from __future__ import annotations
@@ -13,15 +15,21 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ratings.changes import CHANGES, TARGET_TOLERANCE, changes
+from ratings import changes as changes_module
+from ratings.bundle import load_bundle
+from ratings.changes import CHANGES, TARGET_TOLERANCE
 from ratings.core import label_from_rating_mean
-from ratings.data import load_bundle
-from ratings.formatting import MISSING, money
+from ratings.formatting import MISSING, money, worded_changes
 from ratings.schema import CONSENSUS_HISTORY, UPGRADES, conform, validate
 
 DAY1 = "2026-03-02T14:00:00Z"
 DAY2 = "2026-03-09T15:30:00Z"
 DAY3 = "2026-03-16T09:10:00Z"
+
+
+def changes(*args: Any, **kwargs: Any) -> pd.DataFrame:
+    """:func:`ratings.changes.changes`, its target moves worded as every caller shows them."""
+    return worded_changes(changes_module.changes(*args, **kwargs))
 
 
 def snapshot(ticker: str, observed_at: str, *, source: str = "Yahoo Finance", **values: Any) -> dict[str, Any]:
@@ -108,6 +116,15 @@ def test_a_mean_target_move_is_a_raise_or_a_cut(before: float, after: float, cur
     assert (row["before"], row["after"]) == (money(before, currency), money(after, currency))
     assert (row["target_before"], row["target_after"], row["currency"]) == (before, after, currency)
     assert row["since"] == DAY1 and row["date"] == DAY2[:10]
+
+
+def test_the_frame_carries_target_moves_as_numbers_and_grades_as_the_firms_words() -> None:
+    rows = history(snapshot("A", DAY1, target_mean=100.0), snapshot("A", DAY2, target_mean=110.0))
+    grade = action("A", "2026-03-05T12:00:00Z", "Firm", "up", from_grade="Hold", to_grade="Buy")
+    frame = changes_module.changes(rows, upgrades(grade)).set_index("kind")
+    assert frame.loc["target raise", ["target_before", "target_after"]].tolist() == [100.0, 110.0]
+    assert frame.loc["target raise", ["before", "after"]].isna().all()  # worded by ratings.formatting
+    assert frame.loc["upgrade", ["before", "after"]].tolist() == ["Hold", "Buy"]
 
 
 @pytest.mark.parametrize("relative", [0.0, 1e-9, -1e-7, TARGET_TOLERANCE / 2, -TARGET_TOLERANCE / 2])

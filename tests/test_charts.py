@@ -15,7 +15,7 @@ import pytest
 
 from ratings import charts, export
 from ratings.core import BAND_EDGES, LABELS, consensus_table
-from ratings.data import Dataset
+from ratings.dataset import Dataset
 from ratings.formatting import dated
 from ratings.schema import CONSENSUS, CONSENSUS_HISTORY, COUNT_COLUMNS, PRICES, conform
 from ratings.tickers import WATCHLIST

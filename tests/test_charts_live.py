@@ -13,7 +13,7 @@ import pytest
 
 from ratings import charts
 from ratings.core import HISTORY_CLOSE_MAX_AGE, LABELS, label_from_rating_mean
-from ratings.data import Dataset
+from ratings.dataset import Dataset
 from ratings.export import figure_bytes
 from ratings.formatting import utc_minute
 from ratings.schema import CONSENSUS_HISTORY, COUNT_COLUMNS, PRICES, TREND, conform

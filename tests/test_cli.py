@@ -30,12 +30,12 @@ import pandas as pd
 import pytest
 from helpers import Run, number, parse_json
 
-from ratings import cli, export
-from ratings import data as data_module
+from ratings import bundle as bundle_module
+from ratings import cli, export, paths, sources
 from ratings.core import primary_rows
-from ratings.data import Dataset
-from ratings.formatting import money, percent
-from ratings.schema import CONSENSUS, CONSENSUS_HISTORY, CSV_COLUMNS, PRICES, UNIVERSE, conform
+from ratings.dataset import Dataset
+from ratings.formatting import dataset_warnings, money, percent
+from ratings.schema import CONSENSUS, CONSENSUS_HISTORY, CSV_COLUMNS, PRICES, UNIVERSE, FetchLogEntry, conform
 from ratings.tickers import WATCHLIST
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -64,7 +64,12 @@ def shared_bundle(monkeypatch: pytest.MonkeyPatch, bundle: Dataset) -> None:
     Reading from disk is still covered: by test_load_dataset_reads_the_bundle_by_default,
     test_missing_data_is_a_message_not_a_traceback and the console-script run.
     """
-    monkeypatch.setattr(cli, "load_bundle", lambda: bundle)
+    serve_bundle(monkeypatch, bundle)
+
+
+def serve_bundle(monkeypatch: pytest.MonkeyPatch, dataset: Dataset) -> None:
+    """Make `dataset` what the bundle's loader returns (the command line reads the bundle through it)."""
+    monkeypatch.setitem(sources.LOADERS, "bundle", lambda *_: dataset)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +85,9 @@ def latest_close(bundle: Dataset, ticker: str) -> tuple[float, str]:
     return float(last["close"]), last["date"].strftime("%Y-%m-%d")
 
 
-def tiny_dataset(source: str = "Yahoo Finance", name: str = "Test Corp", warnings: tuple[str, ...] = ()) -> Dataset:
+def tiny_dataset(
+    source: str = "Yahoo Finance", name: str = "Test Corp", last_fetch: FetchLogEntry | None = None
+) -> Dataset:
     """A dataset built in code: one ticker, one consensus row, one close."""
     consensus = conform(
         pd.DataFrame(
@@ -120,8 +127,8 @@ def tiny_dataset(source: str = "Yahoo Finance", name: str = "Test Corp", warning
         prices=prices,
         universe=universe,
         sources={"test-source": {"provider": source, "as_of": "2026-01-02"}},
-        label="test",
-        warnings=warnings,
+        kind="bundle" if last_fetch is None else "store",
+        last_fetch=last_fetch,
     )
 
 
@@ -347,7 +354,7 @@ def test_control_characters_in_user_text_are_escaped(run: Callable[..., Run]) ->
 
 def test_csv_neutralises_formulas_from_the_data(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
     hostile = '=HYPERLINK("http://example.invalid","x")'
-    monkeypatch.setattr(cli, "load_bundle", lambda: tiny_dataset(source=hostile))
+    serve_bundle(monkeypatch, tiny_dataset(source=hostile))
     result = run("table", "TEST", "--format", "csv")
     assert result.code == 0
     (row,) = parse_csv(result.out)
@@ -358,10 +365,14 @@ def test_csv_neutralises_formulas_from_the_data(run: Callable[..., Run], monkeyp
 def test_load_warnings_go_to_stderr_and_stdout_stays_parseable(
     run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "load_bundle", lambda: tiny_dataset(warnings=("prices for X are stale",)))
+    failed = FetchLogEntry("2026-01-02T10:00:00Z", "2026-01-02T10:01:00Z", ("TEST",), 0, 0, 1, {"TEST": "rate limited"})
+    dataset = tiny_dataset(last_fetch=failed)
+    serve_bundle(monkeypatch, dataset)
     result = run("table", "TEST", "--format", "json")
     assert result.code == 0
-    assert result.err_lines == ["ratings: warning: prices for X are stale"]
+    (warning,) = dataset_warnings(dataset)
+    assert "rate limited (TEST)" in warning
+    assert result.err_lines == [f"ratings: warning: {warning}"]
     assert [r["ticker"] for r in parse_json(result.out)] == ["TEST"]
 
 
@@ -395,7 +406,7 @@ def test_python_dash_m_runs_the_same_main(capsys: pytest.CaptureFixture[str], mo
 
 
 def test_load_dataset_reads_the_bundle_by_default(monkeypatch: pytest.MonkeyPatch, bundle: Dataset) -> None:
-    monkeypatch.setattr(cli, "load_bundle", data_module.load_bundle)
+    monkeypatch.setitem(sources.LOADERS, "bundle", lambda *_: bundle_module.load_bundle())
     args = cli.build_parser().parse_args(["table", "F"])
     assert cli.chosen_source(args) == "bundle"
     dataset = cli.load_dataset(args)
@@ -405,8 +416,8 @@ def test_load_dataset_reads_the_bundle_by_default(monkeypatch: pytest.MonkeyPatc
 def test_missing_data_is_a_message_not_a_traceback(
     run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(cli, "load_bundle", data_module.load_bundle)
-    monkeypatch.setenv(data_module.DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.setitem(sources.LOADERS, "bundle", lambda *_: bundle_module.load_bundle())
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(tmp_path))
     result = run("table", "F")
     assert result.code == 1
     assert len(result.err_lines) == 1
@@ -621,7 +632,7 @@ def fake_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_cli_uses_the_projects_root() -> None:
-    assert cli.PROJECT_ROOT == data_module.PROJECT_ROOT
+    assert cli.PROJECT_ROOT == paths.PROJECT_ROOT
 
 
 @pytest.mark.parametrize(("argv", "port_flags"), [([], []), (["--port", "8765"], ["--server.port", "8765"])])

@@ -27,11 +27,12 @@ from helpers import Run, VirtualClock, number, parse_json
 from recordings import AAPL_2021, DAY_2025, GOOG_2021, TARGET_KEYS, current_counts, module, payload
 
 from ratings import cli
+from ratings.bundle import load_bundle
 from ratings.changes import CHANGES, changes
 from ratings.core import HISTORY_CLOSE_MAX_AGE, label_from_rating_mean
-from ratings.data import load, load_bundle
 from ratings.formatting import money
 from ratings.schema import COUNT_COLUMNS, CSV_COLUMNS
+from ratings.sources import load
 from ratings.store import Store
 from ratings.tickers import NOT_A_SYMBOL
 from ratings.yahoo import LiveResult

@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ratings import charts, export
-from ratings.data import Dataset
+from ratings.dataset import Dataset
 from ratings.schema import CSV_COLUMNS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ratings import formatting as fmt
-from ratings.data import load_bundle
+from ratings.bundle import load_bundle
 
 NAN = float("nan")
 

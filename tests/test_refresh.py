@@ -20,10 +20,9 @@ from fake_yahoo import FakeYahoo
 from helpers import VirtualClock
 from recordings import AAPL_2021, DAY_2025, TARGET_KEYS, TREND_KEYS, current_counts, module
 
-from ratings import store as store_module
 from ratings.refresh import refresh
 from ratings.schema import COUNT_COLUMNS
-from ratings.store import Store, StoreError
+from ratings.store import FetchLogEntry, Store, StoreError
 from ratings.yahoo import LiveConfig
 
 CONFIG = LiveConfig(requests_per_second=None, max_attempts=3, backoff_base_s=0.5, backoff_cap_s=2.0)
@@ -195,7 +194,7 @@ def _foreign_sqlite(path: Path) -> None:
 
 def _truncated_store(path: Path) -> None:
     with Store.open(path) as store:
-        store.write_batch(log_entry=store_module.FetchLogEntry("2025-01-01", "2025-01-01", ("A",), 0, 0, 1))
+        store.write_batch(log_entry=FetchLogEntry("2025-01-01", "2025-01-01", ("A",), 0, 0, 1))
     data = path.read_bytes()
     for suffix in ("-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)

@@ -19,12 +19,13 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from ratings import store as store_module
-from ratings.data import DataError
+from ratings.dataset import DataError
+from ratings.formatting import dataset_label, dataset_warnings
 from ratings.schema import (
     CONSENSUS,
     CONSENSUS_HISTORY,
     COUNT_COLUMNS,
+    NAMES,
     PRICES,
     SNAPSHOTS,
     TARGET_COLUMNS,
@@ -32,18 +33,19 @@ from ratings.schema import (
     UPGRADES,
     SchemaError,
     conform,
+    utc_text,
     validate,
 )
+from ratings.sources import read_store
 from ratings.store import (
     APPLICATION_ID,
     MIGRATIONS,
-    NAMES,
     SCHEMA_VERSION,
     FetchLogEntry,
     Store,
     StoreError,
-    load_store,
-    utc_text,
+    migrations,
+    sqlite,
 )
 
 DAY1 = "2026-07-01T14:00:00Z"
@@ -601,7 +603,7 @@ def test_a_consistent_read_does_not_see_a_write_that_lands_during_it(path: Path)
 
 
 def test_a_write_lock_held_too_long_is_a_clear_error_not_a_hang(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(sqlite, "BUSY_TIMEOUT_S", 0.2)
     with Store(path) as store:
         holder = raw(path)
         holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a long write
@@ -838,7 +840,7 @@ def test_a_file_that_is_not_a_usable_store_is_refused_and_left_byte_for_byte(
     assert digest(target) == before
     assert sorted(folder.iterdir()) == listing  # no journal, no WAL, nothing new beside it
     with pytest.raises(StoreError):
-        load_store(target)
+        read_store(target)
     assert digest(target) == before
 
 
@@ -934,7 +936,7 @@ def test_an_older_store_is_migrated_forward_without_losing_rows(path: Path, vers
 def test_a_failed_migration_leaves_the_old_store_as_it_was(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     snaps = build_old_store(path, 1)
     broken = (*MIGRATIONS[:-1], MIGRATIONS[-1] + "CREATE TABLE trend (again TEXT);\n")  # fails after the rest ran
-    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
+    monkeypatch.setattr(migrations, "MIGRATIONS", broken)
     with pytest.raises(StoreError, match="already exists"):
         Store(path)
     with raw(path) as conn:
@@ -970,7 +972,7 @@ def test_load_store_builds_the_dashboard_dataset(path: Path) -> None:
             **batch(["F", "TSLA"], DAY2, base=20.0),
             log_entry=FetchLogEntry(DAY2, DAY2, ("F", "TSLA", "XYZ"), 2, 0, 1, {"XYZ": "HTTP 429 rate limited"}),
         )
-    dataset = load_store(path)
+    dataset = read_store(path)
     newest = snapshot_rows(["F", "TSLA"], DAY2, base=20.0).set_index("ticker")
     with Store(path, create=False) as store:
         assert_frame_equal(dataset.consensus, store.latest())
@@ -984,15 +986,16 @@ def test_load_store_builds_the_dashboard_dataset(path: Path) -> None:
     source = dataset.sources["yfinance"]
     assert source["as_of"] == utc_text(DAY2)[:10] and source["path"] == str(path)
     assert source["repository"] is None and source["commit"] is None and source["terms"]
-    assert str(path) in dataset.label and "last snapshot 2026-07-02 09:30 UTC" in dataset.label
-    assert any("HTTP 429 rate limited (XYZ)" in w for w in dataset.warnings)
+    label = dataset_label(dataset)
+    assert str(path) in label and "last snapshot 2026-07-02 09:30 UTC" in label
+    assert any("HTTP 429 rate limited (XYZ)" in w for w in dataset_warnings(dataset))
 
 
 def test_the_last_fetch_note_counts_failures_and_no_coverage_apart(path: Path) -> None:
     with Store(path) as store:
         reasons = {"A": "network error", "B": "network error", "SPY": "no analyst coverage (Yahoo: none)"}
         store.write_batch(log_entry=FetchLogEntry(DAY2, DAY2, ("A", "B", "SPY"), 0, 1, 2, reasons))
-    (note,) = [w for w in load_store(path).warnings if w.startswith("The last fetch")]
+    (note,) = [w for w in dataset_warnings(read_store(path)) if w.startswith("The last fetch")]
     assert "failed for 2 of 3 tickers, and found no analyst coverage for 1: " in note
     assert "network error (A, B); no analyst coverage (Yahoo: none) (SPY)" in note
 
@@ -1005,16 +1008,16 @@ def test_load_store_knows_whose_latest_answer_was_no_coverage(path: Path) -> Non
         )
         # Later: SPY answered after all; QQQ failed, which says nothing about its coverage.
         store.write_batch(log_entry=FetchLogEntry(DAY2, DAY2, ("SPY", "QQQ"), 1, 0, 1, {"QQQ": "network error"}))
-    assert dict(load_store(path).no_coverage) == {"QQQ": utc_text(DAY1)}
+    assert dict(read_store(path).no_coverage) == {"QQQ": utc_text(DAY1)}
 
 
 def test_load_store_of_an_empty_store_says_so(store: Store) -> None:
-    dataset = load_store(store.path)
-    assert dataset.consensus.empty and "no snapshot yet" in dataset.label
-    assert any("holds no consensus" in w for w in dataset.warnings)
+    dataset = read_store(store.path)
+    assert dataset.consensus.empty and "no snapshot yet" in dataset_label(dataset)
+    assert any("holds no consensus" in w for w in dataset_warnings(dataset))
 
 
 def test_load_store_never_creates_a_store(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no store"):
-        load_store(tmp_path / "absent.sqlite")
+        read_store(tmp_path / "absent.sqlite")
     assert list(tmp_path.iterdir()) == []

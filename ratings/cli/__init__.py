@@ -38,11 +38,23 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import pandas as pd
 
+from .. import sources
 from ..core import COVERAGE_NONE, HISTORY_CLOSE_MAX_AGE, add_metrics, history_metrics, primary_rows, snapshot_days
-from ..data import KINDS, PROJECT_ROOT, DataError, Dataset, kind_name, load_bundle
-from ..data import load as load_source
-from ..formatting import MISSING, count, dated, display_table, label_text, money, money_range, percent
-from ..paths import default_store_path
+from ..dataset import KINDS, DataError, Dataset
+from ..formatting import (
+    MISSING,
+    count,
+    dataset_warnings,
+    dated,
+    display_table,
+    kind_name,
+    label_text,
+    money,
+    money_range,
+    percent,
+    worded_changes,
+)
+from ..paths import PROJECT_ROOT, default_store_path
 from ..schema import CONSENSUS_HISTORY, COUNT_COLUMNS, CSV_COLUMNS, conform
 from ..store import StoreError
 from ..tickers import parse_tickers
@@ -133,24 +145,21 @@ def load_dataset(args: argparse.Namespace) -> Dataset:
     Raises DataError (StoreError for a store file that is not usable) or CommandError.
     """
     source = chosen_source(args)
-    if source == "bundle":
-        dataset = load_bundle()
-    elif source in ("store", "live"):
-        path = store_path_of(args)
-        if source == "live":
-            symbols = fetchable_tickers(args.tickers, quiet=True)  # resolve_tickers names the bad ones
-            if symbols:
-                outcome = fetch_into_store(symbols, args, path, summary=_say)
-                if not outcome.anything_fetched:
-                    _say("warning: nothing could be fetched; showing what the store already holds")
-        if not path.exists():
-            raise CommandError(
-                f"no store at {_printable(str(path), 200)}: run `ratings fetch TICKER...` first", EXIT_NOTHING_SHOWN
-            )
-        dataset = load_source(source, store_path=path)
-    else:  # argparse restricts the choices; this guards a caller that builds args by hand
+    if source not in SOURCES:  # argparse restricts the choices; this guards a caller that builds args by hand
         raise CommandError(f"unknown data source {source!r} (choose from {', '.join(SOURCES)})", EXIT_USAGE)
-    for warning in dataset.warnings:
+    path = store_path_of(args)
+    if source == "live":
+        symbols = fetchable_tickers(args.tickers, quiet=True)  # resolve_tickers names the bad ones
+        if symbols:
+            outcome = fetch_into_store(symbols, args, path, summary=_say)
+            if not outcome.anything_fetched:
+                _say("warning: nothing could be fetched; showing what the store already holds")
+    if source != "bundle" and not path.exists():
+        raise CommandError(
+            f"no store at {_printable(str(path), 200)}: run `ratings fetch TICKER...` first", EXIT_NOTHING_SHOWN
+        )
+    dataset = sources.load(source, store_path=path)
+    for warning in dataset_warnings(dataset):
         _say(f"warning: {warning}")
     return dataset
 
@@ -555,7 +564,7 @@ def _cmd_changes(args: argparse.Namespace) -> int:
     tickers = resolve_tickers(args.tickers, dataset)
     if not tickers:
         raise CommandError("no ticker to show", EXIT_NOTHING_SHOWN)
-    frame = changes(dataset.history, dataset.upgrades, tickers, since=args.since)
+    frame = worded_changes(changes(dataset.history, dataset.upgrades, tickers, since=args.since))
     shown = dataset.history[dataset.history["ticker"].isin(tickers)]
     snapshots = shown.groupby(["ticker", "source"]).size().groupby(level="ticker").max()
     first_day = snapshot_days(conform(shown, CONSENSUS_HISTORY)).groupby(shown["ticker"].to_numpy()).min()

@@ -11,12 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ratings import data as data_module
-from ratings.data import DataError, Dataset, load_bundle
+from ratings import paths
+from ratings.bundle import load_bundle
+from ratings.dataset import DataError, Dataset
 from ratings.schema import CONSENSUS, CONSENSUS_HISTORY, PRICES, UNIVERSE, validate
 from ratings.tickers import WATCHLIST
 
-DATA = data_module.PROJECT_ROOT / "data"
+DATA = paths.PROJECT_ROOT / "data"
 MANIFEST = json.loads((DATA / "manifest.json").read_text())
 
 
@@ -191,13 +192,13 @@ def test_an_edited_file_without_its_hash_is_not_loaded_unchecked(bundle_copy: Pa
 
 
 def test_data_dir_can_be_moved_by_environment(bundle_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(data_module.DATA_DIR_ENV, str(bundle_copy))
-    assert data_module.data_dir() == bundle_copy
+    monkeypatch.setenv(paths.DATA_DIR_ENV, str(bundle_copy))
+    assert paths.data_dir() == bundle_copy
     assert len(load_bundle().consensus) == MANIFEST["files"]["consensus.parquet"]["rows"]
 
 
 def test_nothing_outside_the_builder_reads_the_shared_folder() -> None:
-    root = data_module.PROJECT_ROOT
+    root = paths.PROJECT_ROOT
     code = [*root.glob("ratings/**/*.py"), *root.glob("pages/**/*.py"), root / "app.py", *root.glob("tests/**/*.py")]
     offenders = [p for p in code if p.exists() and p != Path(__file__) and "../shared" in p.read_text()]
     assert offenders == []

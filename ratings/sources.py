@@ -1,0 +1,163 @@
+"""Every data source behind one :func:`load` (vizro-style): a table of loaders, one per kind.
+
+``bundle`` is the bundled snapshot (:mod:`ratings.bundle`), static and the default. ``store`` and
+``live`` read the local store (:mod:`ratings.store`); a live view is the store after a refresh
+(:mod:`ratings.refresh`), so both read the same file. Their names and sectors are completed from
+the bundle's universe, which also knows S&P 500 membership.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from .bundle import load_bundle
+from .dataset import KINDS, DataError, Dataset
+from .schema import NO_COVERAGE_REASON, UNIVERSE, FetchLogEntry, conform
+from .store import Store
+from .tickers import WATCHLIST
+
+#: The local store's source id in frames, and its provenance in :func:`read_store`.
+STORE_SOURCE_ID = "yfinance"
+STORE_TERMS = (
+    "Values from Yahoo Finance, fetched through yfinance on this computer and kept in its local store; "
+    "Yahoo's terms of use apply (personal use)."
+)
+#: How many of the newest fetches are read to find each ticker's latest "no analyst coverage" answer.
+FETCH_LOG_DEPTH = 200
+
+
+def load(
+    kind: str = "bundle",
+    *,
+    store_path: Path | None = None,
+    data_directory: Path | None = None,
+    reference_universe: pd.DataFrame | None = None,
+) -> Dataset:
+    """The :class:`Dataset` of `kind` (one of :data:`ratings.dataset.KINDS`).
+
+    `store_path` is the store's file (default: :func:`ratings.paths.default_store_path`),
+    `data_directory` the bundle's folder (default: :func:`ratings.paths.data_dir`). Pass
+    `reference_universe` when the bundle is already loaded, so that it is not read again.
+    Raises :class:`~ratings.dataset.DataError` (:class:`~ratings.store.StoreError` for the store).
+    """
+    loader = LOADERS.get(kind)
+    if loader is None:
+        raise ValueError(f"unknown data source {kind!r}; expected one of {', '.join(KINDS)}")
+    return loader(store_path, data_directory, reference_universe)
+
+
+def _bundle(store_path: Path | None, data_directory: Path | None, reference: pd.DataFrame | None) -> Dataset:
+    return load_bundle(data_directory)
+
+
+def _store_as(kind: str) -> Callable[[Path | None, Path | None, pd.DataFrame | None], Dataset]:
+    def loader(store_path: Path | None, data_directory: Path | None, reference: pd.DataFrame | None) -> Dataset:
+        stored = read_store(store_path)
+        if reference is None:
+            try:
+                reference = load_bundle(data_directory).universe
+            except DataError:
+                reference = UNIVERSE.empty()
+        return replace(stored, universe=merge_universe(stored.universe, reference), kind=kind)
+
+    return loader
+
+
+#: One loader per kind: (store_path, data_directory, reference_universe) -> Dataset.
+LOADERS: dict[str, Callable[[Path | None, Path | None, pd.DataFrame | None], Dataset]] = {
+    "bundle": _bundle,
+    "store": _store_as("store"),
+    "live": _store_as("live"),
+}
+
+
+def read_store(path: str | os.PathLike[str] | None = None) -> Dataset:
+    """The local store at `path` (or the default) as a :class:`Dataset` of kind ``store``.
+
+    consensus = :meth:`Store.latest`, history = :meth:`Store.history`, prices, trend, upgrades,
+    and the stored names as ``UNIVERSE`` rows (no sector; ``in_sp500`` False because the store does
+    not know index membership: :func:`load` merges the bundle's universe for it). All read from one
+    state of the file. Raises :class:`~ratings.store.StoreError` if there is no usable store.
+    """
+    with Store.open(path, create=False) as store, store.consistent_read():
+        consensus = store.latest()
+        history = store.history()
+        prices = store.prices()
+        trend = store.trend()
+        upgrades = store.upgrades()
+        names = store.names()
+        fetches = store.fetch_log(limit=FETCH_LOG_DEPTH)
+        newest = store.last_observed_at()
+        source_ids = sorted(
+            {STORE_SOURCE_ID} | set(consensus["source_id"].dropna()) | set(prices["source_id"].dropna())
+        )
+        as_of = {sid: store.last_observed_at(sid) for sid in source_ids}
+
+    universe = conform(
+        pd.DataFrame(
+            {"ticker": names["ticker"], "name": names["name"], "in_watchlist": names["ticker"].isin(WATCHLIST)}
+        ),
+        UNIVERSE,
+    )
+    sources = {
+        sid: {
+            "title": "Yahoo Finance via yfinance (local store)" if sid == STORE_SOURCE_ID else f"{sid} (local store)",
+            "provider": "Yahoo Finance",
+            "repository": None,
+            "commit": None,
+            "as_of": (as_of[sid] or "")[:10] or None,
+            "terms": STORE_TERMS,
+            "path": str(store.path),
+        }
+        for sid in source_ids
+    }
+    return Dataset(
+        consensus=consensus,
+        history=history,
+        prices=prices,
+        universe=universe,
+        sources=sources,
+        kind="store",
+        location=str(store.path),
+        as_of=newest,
+        trend=trend,
+        upgrades=upgrades,
+        last_fetch=fetches[0] if fetches else None,
+        no_coverage=latest_no_coverage(fetches),
+    )
+
+
+def latest_no_coverage(fetches: list[FetchLogEntry]) -> dict[str, str]:
+    """Ticker -> when (UTC) its latest answer, in `fetches` (newest first), was "no analyst coverage".
+
+    A failure says nothing of coverage, so an older answer still counts behind it.
+    """
+    found: dict[str, str] = {}
+    answered: set[str] = set()
+    for entry in fetches:
+        for ticker in entry.tickers:
+            if ticker in answered:
+                continue
+            reason = entry.reasons.get(ticker, "")
+            if reason.startswith(NO_COVERAGE_REASON):
+                found[ticker] = entry.finished_at
+            if not reason or reason.startswith(NO_COVERAGE_REASON):
+                answered.add(ticker)
+    return found
+
+
+def merge_universe(primary: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """`primary`'s tickers and names, completed (sector, membership, missing names) from `reference`."""
+    ref = reference.set_index("ticker")
+    out = primary.set_index("ticker")
+    for column in ("name", "sector", "industry", "sector_scheme"):
+        out[column] = out[column].fillna(ref[column].reindex(out.index))
+    for column in ("in_sp500", "in_watchlist"):
+        out[column] = out[column] | ref[column].reindex(out.index).fillna(False).astype(bool)
+    extra = ref[~ref.index.isin(out.index)]
+    return conform(pd.concat([out, extra]).rename_axis("ticker").reset_index(), UNIVERSE)

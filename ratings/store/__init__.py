@@ -1,0 +1,56 @@
+"""The local store: a SQLite file that keeps every fetch, so the dashboard has a history.
+
+yfinance only ever returns today's consensus, so each fetch is appended as a dated snapshot and
+the history is built here. The file lives at :func:`ratings.paths.default_store_path`
+(``$RATINGS_STORE`` or the user's data directory) unless a path is given (``--store PATH``).
+This package is SQLite only: open, migrate, write, read. Turning what it holds into the
+dashboard's :class:`~ratings.dataset.Dataset` is :mod:`ratings.sources`' job.
+
+Tables
+    ``snapshots``  every fetch of a consensus (``SNAPSHOTS``), UNIQUE(ticker, source_id, observed_at):
+                   writing the same batch twice stores it once.
+    ``trend``      Yahoo's recommendation trend per fetch (``TREND``), UNIQUE(ticker, observed_at, period).
+    ``upgrades``   each analyst action once (``UPGRADES``), UNIQUE(ticker, graded_at, firm, action);
+                   ``first_seen_at`` is the fetch that first returned it and is never overwritten.
+    ``prices``     daily closes (``PRICES``), PRIMARY KEY(ticker, date); the newest fetch wins.
+    ``names``      ticker, name, currency, updated_at; the newest fetch wins, but a fetch that
+                   returned no name does not erase a known one.
+    ``fetch_log``  one row per fetch: start, end, tickers, ok / no-coverage / failed counts and the
+                   per-ticker reasons (JSON), for "last refresh failed 10 min ago: rate limited".
+
+Timestamps (``observed_at``, ``graded_at``, ``first_seen_at``, fetch times) are stored in
+:data:`ratings.schema.TIMESTAMP_FORMAT` (``2026-07-02T14:03:11Z``), so that text order is time
+order and one instant has one spelling; whatever ISO spelling a caller passes is converted.
+Prices' dates are ``YYYY-MM-DD``. Unknown values are NULL (never 0) and come back as NaN / <NA>.
+The schema's versions and their migration: :mod:`ratings.store.migrations`.
+
+Safety
+    Nothing is ever written to a file that is not ours: an existing non-empty file must start with
+    SQLite's 16-byte header and be as long as that header says (:mod:`ratings.store.files`), is
+    opened with ``mode=rw`` (never created by accident), must carry our application_id (or be an
+    empty database), and must pass ``PRAGMA quick_check`` before anything is written to it. Every
+    failure is a :class:`StoreError` naming the file.
+
+Modules: ``sqlite`` (the :class:`Store`), ``sql`` (its statements), ``batch`` (what a write is
+checked against first), ``migrations``, ``files``, ``errors``.
+"""
+
+from __future__ import annotations
+
+from ..schema import FetchLogEntry
+from .batch import TableCount, WriteSummary
+from .errors import StoreError
+from .migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from .sqlite import BUSY_TIMEOUT_S, Store
+
+__all__ = [
+    "APPLICATION_ID",
+    "BUSY_TIMEOUT_S",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "FetchLogEntry",
+    "Store",
+    "StoreError",
+    "TableCount",
+    "WriteSummary",
+]

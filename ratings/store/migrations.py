@@ -1,0 +1,184 @@
+"""The store's schema, version by version, and the forward-only migration that applies it.
+
+``PRAGMA user_version`` is the schema version and ``PRAGMA application_id`` =
+:data:`APPLICATION_ID` marks the file as ours. :data:`MIGRATIONS` is the ordered list of scripts;
+version N is the schema after the first N. Opening an older file runs the missing scripts in one
+transaction; a file of a newer version than this code knows is refused and left untouched.
+
+    v1  snapshots, upgrades (firm's grades only), names.
+    v2  trend, prices, fetch_log; the price-target columns of upgrades (price_target_action,
+        prior_price_target, current_price_target); an index of snapshots by time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import StoreError, busy_error, is_busy
+
+#: ``PRAGMA application_id`` of an analyst-ratings store: b"ARtg" as a big-endian 32-bit integer.
+APPLICATION_ID = int.from_bytes(b"ARtg", "big")
+
+# Frozen history: never edit a released script, append a new one.
+_V1 = """
+CREATE TABLE snapshots (
+    ticker        TEXT NOT NULL CHECK (ticker <> ''),
+    source_id     TEXT NOT NULL CHECK (source_id <> ''),
+    observed_at   TEXT NOT NULL,
+    source        TEXT,
+    as_of         TEXT,
+    currency      TEXT,
+    price         REAL,
+    price_as_of   TEXT,
+    target_mean   REAL,
+    target_median REAL,
+    target_low    REAL,
+    target_high   REAL,
+    n_analysts    INTEGER CHECK (n_analysts >= 0),
+    strong_buy    INTEGER CHECK (strong_buy >= 0),
+    buy           INTEGER CHECK (buy >= 0),
+    hold          INTEGER CHECK (hold >= 0),
+    sell          INTEGER CHECK (sell >= 0),
+    strong_sell   INTEGER CHECK (strong_sell >= 0),
+    rating_mean   REAL,
+    source_label  TEXT,
+    note          TEXT,
+    UNIQUE (ticker, source_id, observed_at)
+);
+CREATE TABLE upgrades (
+    ticker        TEXT NOT NULL CHECK (ticker <> ''),
+    graded_at     TEXT NOT NULL,
+    firm          TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    from_grade    TEXT,
+    to_grade      TEXT,
+    source        TEXT,
+    first_seen_at TEXT NOT NULL,
+    UNIQUE (ticker, graded_at, firm, action)
+);
+CREATE TABLE names (
+    ticker     TEXT PRIMARY KEY CHECK (ticker <> ''),
+    name       TEXT,
+    currency   TEXT,
+    updated_at TEXT NOT NULL
+);
+"""
+
+_V2 = """
+ALTER TABLE upgrades ADD COLUMN price_target_action TEXT;
+ALTER TABLE upgrades ADD COLUMN prior_price_target REAL;
+ALTER TABLE upgrades ADD COLUMN current_price_target REAL;
+CREATE TABLE trend (
+    ticker      TEXT NOT NULL CHECK (ticker <> ''),
+    observed_at TEXT NOT NULL,
+    period      TEXT NOT NULL,
+    month       TEXT,
+    strong_buy  INTEGER CHECK (strong_buy >= 0),
+    buy         INTEGER CHECK (buy >= 0),
+    hold        INTEGER CHECK (hold >= 0),
+    sell        INTEGER CHECK (sell >= 0),
+    strong_sell INTEGER CHECK (strong_sell >= 0),
+    UNIQUE (ticker, observed_at, period)
+);
+CREATE TABLE prices (
+    ticker     TEXT NOT NULL CHECK (ticker <> ''),
+    date       TEXT NOT NULL,
+    close      REAL,
+    currency   TEXT,
+    source_id  TEXT,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (ticker, date)
+) WITHOUT ROWID;
+CREATE TABLE fetch_log (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    tickers     TEXT NOT NULL,
+    ok          INTEGER NOT NULL CHECK (ok >= 0),
+    no_coverage INTEGER NOT NULL CHECK (no_coverage >= 0),
+    failed      INTEGER NOT NULL CHECK (failed >= 0),
+    reasons     TEXT NOT NULL
+);
+CREATE INDEX snapshots_by_time ON snapshots (observed_at);
+"""
+
+#: Ordered schema scripts: a file at version N has had the first N applied.
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def statements(script: str) -> Iterator[str]:
+    """Split a migration script into statements (each of ours ends with ';' at the end of a line)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:80]!r}")
+
+
+def read_header(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """The file's application id, schema version and number of schema objects."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    return app_id, version, objects
+
+
+def check_ours(path: Path, app_id: int, version: int, objects: int, *, create: bool) -> None:
+    """Refuse someone else's database, an empty one unless `create`, and a newer schema than ours."""
+    if app_id != APPLICATION_ID:
+        if app_id or version or objects:
+            raise StoreError(f"not an analyst-ratings store: {path}")
+        if not create:
+            raise StoreError(f"no store at {path} (an empty database): run `ratings fetch` first")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer version of analyst-ratings (store schema v{version}; "
+            f"this version knows up to v{SCHEMA_VERSION}); upgrade analyst-ratings to use it"
+        )
+
+
+def prepare(conn: sqlite3.Connection, path: Path, *, create: bool, busy_timeout_s: float) -> None:
+    """Check the open file is ours and whole, switch it to WAL, and migrate it to :data:`SCHEMA_VERSION`."""
+    # Everything up to quick_check only reads: a file that fails a check is left byte for byte.
+    app_id, version, objects = read_header(conn)
+    check_ours(path, app_id, version, objects, create=create)
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    if problems != ["ok"]:
+        raise StoreError(f"the store {path} is damaged: {'; '.join(problems)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a power cut may lose the last fetch
+    if version < SCHEMA_VERSION:
+        migrate(conn, path, create=create, busy_timeout_s=busy_timeout_s)
+
+
+def migrate(conn: sqlite3.Connection, path: Path, *, create: bool, busy_timeout_s: float) -> None:
+    """Bring the file to :data:`SCHEMA_VERSION` in one transaction (all scripts or none)."""
+    conn.execute("BEGIN IMMEDIATE")
+    version = SCHEMA_VERSION
+    try:
+        # Another process may have migrated while we waited for the lock: look again.
+        app_id, version, objects = read_header(conn)
+        check_ours(path, app_id, version, objects, create=create)
+        for script in MIGRATIONS[version:]:
+            for statement in statements(script):
+                conn.execute(statement)
+        # PRAGMAs take no parameters; both values are this module's integer constants.
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        conn.rollback()
+        if is_busy(exc):
+            raise busy_error(path, exc, busy_timeout_s) from None
+        raise StoreError(
+            f"cannot migrate the store {path} from schema v{version} to v{SCHEMA_VERSION} (nothing was changed): {exc}"
+        ) from None
+    except BaseException:
+        conn.rollback()
+        raise

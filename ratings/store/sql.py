@@ -1,0 +1,102 @@
+"""The store's SQL. Only constant fragments are ever joined into SQL text; every value is a parameter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from ..schema import CONSENSUS, CONSENSUS_HISTORY, PRICES, SNAPSHOTS, TREND, UPGRADES
+
+SNAPSHOT_COLUMNS = tuple(SNAPSHOTS.names)
+TREND_COLUMNS = tuple(TREND.names)
+UPGRADE_COLUMNS = tuple(UPGRADES.names)
+PRICE_COLUMNS = tuple(PRICES.names)
+
+INSERT_SNAPSHOTS = (
+    f"INSERT INTO snapshots ({', '.join(SNAPSHOT_COLUMNS)}) VALUES ({', '.join('?' * len(SNAPSHOT_COLUMNS))})"  # noqa: S608
+    " ON CONFLICT (ticker, source_id, observed_at) DO NOTHING"
+)
+INSERT_TREND = (
+    f"INSERT INTO trend ({', '.join(TREND_COLUMNS)}) VALUES ({', '.join('?' * len(TREND_COLUMNS))})"  # noqa: S608
+    " ON CONFLICT (ticker, observed_at, period) DO NOTHING"
+)
+INSERT_UPGRADES = (
+    f"INSERT INTO upgrades ({', '.join(UPGRADE_COLUMNS)}, first_seen_at)"  # noqa: S608
+    f" VALUES ({', '.join('?' * (len(UPGRADE_COLUMNS) + 1))})"
+    " ON CONFLICT (ticker, graded_at, firm, action) DO NOTHING"
+)
+# An action stored before Yahoo gave its targets (older answers lack them) gets them from a later fetch;
+# what was known stays.
+FILL_UPGRADE_TARGETS = (
+    "UPDATE upgrades SET price_target_action = coalesce(price_target_action, ?),"
+    " prior_price_target = coalesce(prior_price_target, ?), current_price_target = coalesce(current_price_target, ?)"
+    " WHERE ticker = ? AND graded_at = ? AND firm = ? AND action = ?"
+    " AND (price_target_action IS NULL OR prior_price_target IS NULL OR current_price_target IS NULL)"
+    " AND coalesce(?, ?, ?) IS NOT NULL"
+)
+INSERT_PRICES = (
+    "INSERT INTO prices (ticker, date, close, currency, source_id, fetched_at) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (ticker, date) DO NOTHING"
+)
+# Newest fetch wins; rows this very batch inserted carry the same fetched_at and are left alone.
+REPLACE_PRICES = (
+    "UPDATE prices SET close = ?, currency = ?, source_id = ?, fetched_at = ?"
+    " WHERE ticker = ? AND date = ? AND fetched_at < ?"
+)
+INSERT_NAMES = (
+    "INSERT INTO names (ticker, name, currency, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (ticker) DO NOTHING"
+)
+REPLACE_NAMES = (
+    "UPDATE names SET name = coalesce(?, name), currency = coalesce(?, currency), updated_at = ?"
+    " WHERE ticker = ? AND updated_at < ?"
+)
+INSERT_LOG = (
+    "INSERT INTO fetch_log (started_at, finished_at, tickers, ok, no_coverage, failed, reasons)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+# One parameter holds the whole ticker list (a JSON array): no limit on the number of variables.
+_TICKER_FILTER = "ticker IN (SELECT value FROM json_each(?))"
+
+
+def where_tickers(tickers: Iterable[str] | None) -> tuple[str, tuple[Any, ...]]:
+    """`` WHERE`` clause and parameters for `tickers` (all tickers for None)."""
+    if tickers is None:
+        return "", ()
+    return f" WHERE {_TICKER_FILTER}", (json.dumps([str(t) for t in tickers]),)
+
+
+SELECT_SNAPSHOTS = (
+    f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM snapshots{{where}} ORDER BY ticker, source_id, observed_at"  # noqa: S608
+)
+# The latest fetch of each ticker and source.
+SELECT_LATEST = (
+    f"SELECT {', '.join(CONSENSUS.names)} FROM ("  # noqa: S608
+    "SELECT *, row_number() OVER (PARTITION BY ticker, source_id ORDER BY observed_at DESC) AS newest"
+    " FROM snapshots{where}) WHERE newest = 1 ORDER BY ticker, source_id"
+)
+# The last fetch of each ticker, source and UTC day.
+SELECT_HISTORY = (
+    f"SELECT {', '.join(CONSENSUS_HISTORY.names)} FROM ("  # noqa: S608
+    "SELECT *, row_number() OVER ("
+    "PARTITION BY ticker, source_id, substr(observed_at, 1, 10) ORDER BY observed_at DESC) AS newest"
+    " FROM snapshots{where}) WHERE newest = 1 ORDER BY ticker, source_id, observed_at"
+)
+SELECT_TREND = f"SELECT {', '.join(TREND_COLUMNS)} FROM trend{{where}} ORDER BY ticker, observed_at, month, period"  # noqa: S608
+SELECT_UPGRADES = (
+    f"SELECT {', '.join(UPGRADE_COLUMNS)}, first_seen_at FROM upgrades{{where}}"  # noqa: S608
+    " ORDER BY ticker, graded_at, firm, action"
+)
+SELECT_PRICES = f"SELECT {', '.join(PRICE_COLUMNS)} FROM prices{{where}} ORDER BY ticker, date"  # noqa: S608
+SELECT_NAMES = "SELECT ticker, name, currency, updated_at FROM names ORDER BY ticker"
+SELECT_TICKERS = (
+    "SELECT ticker FROM snapshots UNION SELECT ticker FROM trend UNION SELECT ticker FROM upgrades"
+    " UNION SELECT ticker FROM prices UNION SELECT ticker FROM names ORDER BY ticker"
+)
+SELECT_LOG = (
+    "SELECT id, started_at, finished_at, tickers, ok, no_coverage, failed, reasons FROM fetch_log"
+    " ORDER BY finished_at DESC, id DESC LIMIT ?"
+)
+SELECT_LAST_OBSERVED = "SELECT max(observed_at) FROM snapshots"
+SELECT_LAST_OBSERVED_OF = "SELECT max(observed_at) FROM snapshots WHERE source_id = ?"
