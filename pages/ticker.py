@@ -9,7 +9,7 @@ import streamlit as st
 import ui
 from ratings import st_cache
 from ratings.charts import history_chart, price_target_chart, rating_breakdown_chart, trend_chart
-from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS, primary_rows
+from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS, history_metrics, primary_rows
 from ratings.dataset import Dataset
 from ratings.export import bundle_as_of
 from ratings.formatting import MISSING, count, dated, label_text, money, percent, upgrades_table
@@ -103,7 +103,7 @@ def main() -> None:
         st.info(f"{ui.data_name(dataset).capitalize()} has no prices for {ui.md(ticker)}.", icon=":material/info:")
     else:
         ui.chart(
-            price_target_chart(prices, table, history if not history.empty else None, ticker=ticker),
+            price_target_chart(table, prices=prices, history=history if not history.empty else None, ticker=ticker),
             kind="price-targets", tickers=[ticker], as_of=as_of, key="ticker-price",
         )  # fmt: skip
         first, last = prices["date"].min(), prices["date"].max()
@@ -153,7 +153,7 @@ def history_section(dataset: Dataset, ticker: str, history: pd.DataFrame, prices
         return
     days = history["as_of"].dropna()
     ui.chart(
-        history_chart(history, prices),
+        history_chart(history_metrics(history, prices)),
         kind="history", tickers=[ticker], as_of=str(days.max()) if not days.empty else None, key="ticker-history",
     )  # fmt: skip
     if len(history) == 1:

@@ -183,16 +183,17 @@ def snapshot_days(history: pd.DataFrame) -> pd.Series:
     return day.fillna(observed)
 
 
-def history_metrics(history: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+def history_metrics(history: pd.DataFrame, prices: pd.DataFrame | None = None) -> pd.DataFrame:
     """Consensus snapshots (``CONSENSUS_HISTORY``) with label, upside and their ``day``.
 
     A snapshot without its own price is priced like a table row (:func:`attach_prices`), but only by
     a close at most :data:`HISTORY_CLOSE_MAX_AGE` older than the snapshot's day: a close weeks
-    older says little about that day's upside, so the upside stays unknown instead.
+    older says little about that day's upside, so the upside stays unknown instead. Without
+    `prices`, only the sources' own prices count.
     """
     rows = conform(history, CONSENSUS_HISTORY).reset_index(drop=True)
     rows["day"] = snapshot_days(rows)
-    priced = attach_prices(rows, prices)
+    priced = attach_prices(rows, prices if prices is not None else PRICES.empty())
     close_day = pd.to_datetime(priced["price_as_of"], format="%Y-%m-%d", errors="coerce")
     recent = ((priced["day"] - close_day) <= HISTORY_CLOSE_MAX_AGE).fillna(False).astype(bool)
     too_old = (priced["price_source"] == "close").fillna(False).astype(bool) & ~recent

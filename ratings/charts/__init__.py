@@ -411,10 +411,10 @@ def _upside_notes(rows: pd.DataFrame, plotted: set[str]) -> dict[str, str]:
 
 
 def price_target_chart(
-    prices: pd.DataFrame,
     table: pd.DataFrame,
-    history: pd.DataFrame | None = None,
     *,
+    prices: pd.DataFrame,
+    history: pd.DataFrame | None = None,
     ticker: str,
 ) -> go.Figure:
     """Price history with each source's lowest / mean / highest target at its as-of date.
@@ -1094,28 +1094,25 @@ def trend_chart(trend: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     )
 
 
-def _history_metrics(history: pd.DataFrame, prices: pd.DataFrame | None) -> pd.DataFrame:
-    """History rows placed on a day (``_day``), with label and upside (:func:`ratings.core.history_metrics`)."""
-    rows = conform(history, CONSENSUS_HISTORY)
-    rows = rows[rows["ticker"].notna() & rows["source"].notna()]
-    rows = history_metrics(rows, prices if prices is not None else PRICES.empty()).rename(columns={"day": "_day"})
-    return rows[rows["_day"].notna()].sort_values(["ticker", "source", "_day"], kind="stable")
+def _placed(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The snapshots of `metrics` that have a ticker, a source and a day, in drawing order (day as ``_day``)."""
+    rows = metrics[metrics["ticker"].notna() & metrics["source"].notna() & metrics["day"].notna()]
+    return rows.rename(columns={"day": "_day"}).sort_values(["ticker", "source", "_day"], kind="stable")
 
 
 #: The least span of the history chart's target axis, as a fraction of the target's level.
 HISTORY_MIN_TARGET_SPAN = 0.1
 
 
-def history_chart(history: pd.DataFrame, prices: pd.DataFrame | None = None, *, title: str | None = None) -> go.Figure:
+def history_chart(metrics: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     """The consensus over time: the mean target (top) and the implied upside (bottom), one line per source.
 
-    Each snapshot is a marker coloured by its consensus label, and the label is written where it
-    changes (and at the first snapshot). The upside is mean target / price − 1 with the price the
-    source quoted with the snapshot, else (with `prices`) the latest close on or before its day;
-    without either it is a gap. Snapshots are placed at their as-of day (the day they were fetched
-    when the source gives no day).
+    `metrics` is :func:`ratings.core.history_metrics` of the snapshots: each has its label, its
+    upside and the day it is placed at (its as-of day, or the day it was fetched when the source
+    gives no day). Each snapshot is a marker coloured by its consensus label, and the label is
+    written where it changes (and at the first snapshot). An unknown upside is a gap.
     """
-    rows = _history_metrics(history, prices)
+    rows = _placed(metrics)
     tickers = _ticker_order(rows["ticker"])
     several = len(tickers) > 1
     fig = make_subplots(

@@ -630,9 +630,9 @@ def _export_files(dataset: Dataset, tickers: list[str], table: pd.DataFrame, out
     written = [write_figure(upside_chart(table), out / export_filename("upside", tickers, as_of, fmt), fmt)]
     for ticker in tickers:
         figure = price_target_chart(
-            dataset.prices_for(ticker),
             table[table["ticker"] == ticker].reset_index(drop=True),
-            dataset.history_for(ticker),
+            prices=dataset.prices_for(ticker),
+            history=dataset.history_for(ticker),
             ticker=ticker,
         )
         path = out / export_filename("price-targets", [ticker], as_of, fmt)
