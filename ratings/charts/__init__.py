@@ -29,7 +29,6 @@ from ..core import (
     COVERAGE_TARGETS,
     HISTORY_CLOSE_MAX_AGE,
     LABELS,
-    history_metrics,
 )
 from ..formatting import MISSING, count, dated, money, percent, utc_minute
 from ..schema import CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, TREND, conform
