@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui
+from ratings import dashboard as ui
 from ratings.formatting import dataset_label, dataset_warnings
 
 st.set_page_config(page_title="Analyst ratings", page_icon=":material/monitoring:", layout="wide")

@@ -7,9 +7,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-import ui
-from ratings import st_cache
+from ratings import dashboard as ui
 from ratings.charts import UPSIDE_FORMULA, source_caption
+from ratings.dashboard import cache
 from ratings.formatting import changes_table, worded_changes
 from ratings.tickers import WATCHLIST
 
@@ -117,7 +117,7 @@ def main() -> None:
     ui.set_query_param(SINCE_PARAM, since.isoformat() if isinstance(since, date) else None)
 
     since_text = since.isoformat() if isinstance(since, date) else None
-    moved = worded_changes(st_cache.changes(tuple(with_history), since_text, ui.source()))
+    moved = worded_changes(cache.changes(tuple(with_history), since_text, ui.source()))
     baseline = f"since {since.isoformat()}" if isinstance(since, date) else "since each ticker's previous snapshot"
     if moved.empty:
         hint = ""

@@ -8,10 +8,10 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-import ui
-from ratings import st_cache
+from ratings import dashboard as ui
 from ratings.charts import top_bottom_chart, upside_scatter
 from ratings.core import LABELS, primary_rows
+from ratings.dashboard import cache
 from ratings.export import bundle_as_of
 from ratings.formatting import MISSING, rounded_for_display
 from ratings.tickers import WATCHLIST, parse_tickers
@@ -158,7 +158,7 @@ def main() -> None:
         st.info("No tickers to compare: add some to the list in the sidebar.", icon=":material/info:")
         return
 
-    rows = primary_rows(st_cache.table(tuple(tickers) if tickers is not None else None, ui.source()))
+    rows = primary_rows(cache.table(tuple(tickers) if tickers is not None else None, ui.source()))
     sectors_by_ticker = dataset.universe.set_index("ticker")["sector"]
     rows["sector"] = rows["ticker"].map(sectors_by_ticker).astype("string")
 

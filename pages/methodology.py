@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import ui
-from ratings import core, st_cache
+from ratings import core
+from ratings import dashboard as ui
+from ratings.dashboard import cache
 from ratings.export import bundle_as_of
 from ratings.formatting import MISSING, dataset_label, dated, money, percent
 from ratings.tickers import WATCHLIST
@@ -76,7 +77,7 @@ def main() -> None:
         if heading == "Consensus label":
             st.table(bands())
         if heading == "Implied upside":
-            example = st_cache.table(("F",), ui.source())
+            example = cache.table(("F",), ui.source())
             row = core.primary_rows(example).iloc[0] if not example.empty else None
             if row is not None and pd.notna(row["upside_mean"]):
                 st.markdown(
@@ -133,7 +134,7 @@ def main() -> None:
     where = ui.data_name(dataset)
     st.subheader(f"What {where} does not have")
     watched = ui.watchlist_tickers() or list(WATCHLIST)
-    table = st_cache.table(tuple(watched), ui.source())
+    table = cache.table(tuple(watched), ui.source())
     coverage = coverage_frame(dataset.prices, table, where)
     none = table.loc[table["coverage"] == core.COVERAGE_NONE, "ticker"].unique().tolist()
     targets = set(table.loc[table["coverage"] == core.COVERAGE_TARGETS, "ticker"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui
-from ratings import st_cache
+from ratings import dashboard as ui
 from ratings.charts import upside_chart
 from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS
+from ratings.dashboard import cache
 from ratings.export import bundle_as_of
 from ratings.formatting import display_table, utc_minute
 from ratings.tickers import WATCHLIST
@@ -34,7 +34,7 @@ def main() -> None:
         )
         return
 
-    table = st_cache.table(tuple(parsed.valid), ui.source())
+    table = cache.table(tuple(parsed.valid), ui.source())
     as_of = bundle_as_of(table)
 
     shown = display_table(table)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import ui
-from ratings import st_cache
+from ratings import dashboard as ui
 from ratings.charts import history_chart, price_target_chart, rating_breakdown_chart, trend_chart
 from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS, history_metrics, primary_rows
+from ratings.dashboard import cache
 from ratings.dataset import Dataset
 from ratings.export import bundle_as_of
 from ratings.formatting import MISSING, count, dated, label_text, money, percent, upgrades_table
@@ -60,7 +60,7 @@ def main() -> None:
     ui.set_query_param(QUERY_PARAM, ticker)
 
     src = ui.source()
-    table = st_cache.table((ticker,), src)
+    table = cache.table((ticker,), src)
     primary = primary_rows(table).to_dict("records")[0]
     as_of = bundle_as_of(table)
     name = names.get(ticker) or ""
@@ -96,8 +96,8 @@ def main() -> None:
         )
         columns[3].metric("Analysts", count(primary["n_analysts"]))
 
-    prices = st_cache.prices(ticker, src)
-    history = st_cache.history(ticker, src)
+    prices = cache.prices(ticker, src)
+    history = cache.history(ticker, src)
     st.subheader("Price and targets")
     if prices.empty:
         st.info(f"{ui.data_name(dataset).capitalize()} has no prices for {ui.md(ticker)}.", icon=":material/info:")

@@ -8,11 +8,9 @@ TipRanks 2 Buy / 11 Hold / 1 Sell, target 13.87), never from the app's own outpu
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pytest
@@ -20,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from ratings import dashboard as ui
 from ratings.core import LABELS, implied_upside, primary_rows
 from ratings.dataset import Dataset
 from ratings.formatting import money, percent
@@ -37,18 +36,6 @@ RATING_ONLY = ("PSNY", "LOT")  # PROVENANCE.md: a finviz rating only
 # Documented source values (data/PROVENANCE.md), not read from the app.
 FORD_YAHOO = {"as_of": "2026-07-02", "target": 14.901, "price": 13.405, "analysts": 20}
 FORD_TIPRANKS = {"counts": "2 Buy · 11 Hold · 1 Sell", "target": 13.87, "analysts": 14}
-
-
-def load_ui() -> ModuleType:
-    """ui.py sits beside app.py, outside the installed package: load it by path."""
-    spec = importlib.util.spec_from_file_location("ui", ROOT / "ui.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ui = load_ui()
 
 
 def app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
@@ -459,13 +446,21 @@ def streamlit_imports(path: Path) -> list[int]:
     return sorted(lines)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "ratings").rglob("*.py")), ids=lambda p: p.name)
-def test_only_st_cache_imports_streamlit_in_ratings(path: Path) -> None:
+DASHBOARD = ROOT / "ratings" / "dashboard"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (ROOT / "ratings").rglob("*.py") if DASHBOARD not in p.parents),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_only_the_dashboard_imports_streamlit_in_ratings(path: Path) -> None:
     found = streamlit_imports(path)
-    if path.name == "st_cache.py":
-        assert found, "st_cache.py is the Streamlit cache module"
-    else:
-        assert not found, f"{path.relative_to(ROOT)} imports streamlit on lines {found}"
+    assert not found, f"{path.relative_to(ROOT)} imports streamlit on lines {found}"
+
+
+def test_the_dashboard_package_is_where_streamlit_is() -> None:
+    assert streamlit_imports(DASHBOARD / "cache.py"), "ratings/dashboard/cache.py holds the Streamlit caches"
 
 
 def test_the_scanner_sees_imports(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP, TIMEOUT, first_table, overview_tickers, sp500_primary, texts
 from test_app_live import FAST, fill_store
 
-from ratings import st_cache
+from ratings.dashboard import cache as dashboard_cache
 from ratings.dataset import Dataset
 from ratings.paths import STORE_ENV
 from ratings.tickers import WATCHLIST
@@ -177,7 +177,7 @@ def test_the_watchlist_and_the_source_survive_every_page_switch(
 ) -> None:
     store = tmp_path / "store" / "ratings.sqlite"
     monkeypatch.setenv(STORE_ENV, str(store))
-    monkeypatch.setattr(st_cache, "live_config_override", FAST)
+    monkeypatch.setattr(dashboard_cache, "live_config_override", FAST)
     fill_store(store, ("AAPL", "GOOG"))
     at = open_link({"source": "store", "tickers": "AAPL,GOOG", "universe": "all"}, COMPARE)
     # AppTest keeps the address on a page switch; a browser empties it: both ways.

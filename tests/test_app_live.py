@@ -23,9 +23,10 @@ import pytest
 from fake_yahoo import FakeYahoo, recorded
 from streamlit.testing.v1 import AppTest
 
-from ratings import st_cache, yahoo
+from ratings import yahoo
 from ratings.bundle import load_bundle
 from ratings.core import label_from_rating_mean
+from ratings.dashboard import cache as dashboard_cache
 from ratings.formatting import (
     MISSING,
     action_text,
@@ -62,7 +63,7 @@ def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     the dashboard's refresh uses FAST."""
     path = tmp_path / "store" / "ratings.sqlite"
     monkeypatch.setenv(STORE_ENV, str(path))
-    monkeypatch.setattr(st_cache, "live_config_override", FAST)
+    monkeypatch.setattr(dashboard_cache, "live_config_override", FAST)
     return path
 
 
@@ -358,13 +359,13 @@ def test_the_store_caches_are_cleared_only_after_a_refresh_that_stored_something
 ) -> None:
     fill_store(store_path, ("AAPL", "GOOG"))
     calls: list[None] = []
-    original = st_cache.clear_store_caches
+    original = dashboard_cache.clear_store_caches
 
     def counted() -> None:
         calls.append(None)
         original()
 
-    monkeypatch.setattr(st_cache, "clear_store_caches", counted)
+    monkeypatch.setattr(dashboard_cache, "clear_store_caches", counted)
     at = run(new_app({"source": "live", "tickers": "AAPL,GOOG"}))
     fake = FakeYahoo()
     for symbol in failing:

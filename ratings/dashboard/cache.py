@@ -1,4 +1,4 @@
-"""Streamlit caches around the loaders: the only module of ``ratings`` that imports Streamlit.
+"""Streamlit caches around the loaders.
 
 Every cache is keyed by a :class:`Source`: which kind of data (``bundle``, ``store`` or ``live``,
 see :data:`ratings.dataset.KINDS`), where it lives (the bundle folder or the store file) and, for the
@@ -22,12 +22,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from . import changes as changes_module
-from . import sources, yahoo
-from .dataset import KINDS, DataError, Dataset
-from .paths import data_dir, default_store_path
-from .refresh import RefreshOutcome
-from .refresh import refresh as refresh_store
+from .. import changes as changes_module
+from .. import sources, yahoo
+from ..dataset import KINDS, DataError, Dataset
+from ..paths import data_dir, default_store_path
+from ..refresh import RefreshOutcome
+from ..refresh import refresh as refresh_store
 
 #: Set by tests (never by the app) to replace :class:`ratings.yahoo.LiveConfig`'s conservative
 #: defaults, e.g. no rate limit and no backoff against the offline fake.

@@ -1,0 +1,77 @@
+"""Charts and tables with their download buttons: PNG, SVG and HTML for a chart, formula-safe CSV for a table.
+
+Files are made only when a button is clicked (a callable as the button's data), so a page run
+never pays for an export nobody asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from .. import export
+
+MIME = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html", "csv": "text/csv"}
+
+
+def static_export_available() -> bool:
+    """Whether PNG/SVG can be made here: a Chrome/Chromium was found and has not failed."""
+    return export.static_export_available()
+
+
+def static_export_note() -> None:
+    """One caption per page when PNG/SVG downloads are not offered."""
+    if not static_export_available():
+        st.caption(
+            "PNG and SVG downloads need Chrome or Chromium, which was not found on this machine; "
+            "HTML and CSV downloads work without it."
+        )
+
+
+def chart(fig: go.Figure, *, kind: str, tickers: Iterable[str], as_of: str | None, key: str) -> None:
+    """Draw a chart with its PNG, SVG and HTML download buttons (files made only when clicked)."""
+    # theme=None: the figure keeps its own template, so the screen matches the downloaded files.
+    st.plotly_chart(fig, key=f"{key}-chart", theme=None, config={"displaylogo": False})
+    formats = ("png", "svg", "html") if static_export_available() else ("html",)
+    names = list(tickers)
+    with st.container(horizontal=True, gap="small"):
+        for fmt in formats:
+            st.download_button(
+                fmt.upper(),
+                data=partial(export.figure_bytes, fig, fmt),
+                file_name=export.export_filename(kind, names, as_of, fmt),
+                mime=MIME[fmt],
+                key=f"{key}-{fmt}",
+                on_click="ignore",
+                icon=":material/download:",
+                help=f"Download this chart as {fmt.upper()}",
+            )
+
+
+def csv_button(
+    frame: pd.DataFrame, *, kind: str, tickers: Iterable[str], as_of: str | None, key: str, label: str = "CSV"
+) -> None:
+    """A CSV download of `frame` (formula-safe, made only when clicked)."""
+    st.download_button(
+        label,
+        data=partial(export.csv_bytes, frame),
+        file_name=export.export_filename(kind, list(tickers), as_of, "csv"),
+        mime=MIME["csv"],
+        key=f"{key}-csv",
+        on_click="ignore",
+        icon=":material/download:",
+        help="Download this table as CSV (numbers unformatted, upside as a fraction)",
+    )
+
+
+def consensus_csv(table: pd.DataFrame, extra: Iterable[str] = ("name",)) -> pd.DataFrame:
+    """The public CSV columns of a consensus table, followed by `extra` columns such as the name."""
+    frame = export.contract_frame(table)
+    for column in extra:
+        if column in table.columns and column not in frame.columns:
+            frame[column] = table[column].to_numpy()
+    return frame

@@ -1,0 +1,84 @@
+"""Where every number comes from, on screen: provenance captions, the sources side by side, table sizes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ..charts import source_caption
+from ..dataset import Dataset
+from ..formatting import MISSING, count, dataset_label, dated, label_text, money, money_range, percent
+from .markdown import md
+from .source import freshness_text
+from .state import METHODOLOGY
+
+
+def price_sources(dataset: Dataset, tickers: Iterable[str]) -> list[str]:
+    """'title (as of …)' of each price series behind the given tickers' bundled closes."""
+    ids = dataset.prices.loc[dataset.prices["ticker"].isin(list(tickers)), "source_id"].dropna().unique()
+    return [describe_source(dataset.sources, str(i)) for i in sorted(ids)]
+
+
+def describe_source(sources: Mapping[str, Mapping[str, Any]], source_id: str) -> str:
+    meta = sources.get(source_id, {})
+    title = meta.get("title") or source_id
+    return f"{title} ({meta.get('provider') or 'unknown provider'}, as of {dated(meta.get('as_of'))})"
+
+
+def provenance_caption(table: pd.DataFrame, dataset: Dataset) -> None:
+    """Caption naming the source and as-of date of every number in `table`, and where to read more."""
+    parts = [md(source_caption(table))]
+    closes = table.loc[table["price_source"] == "close", "ticker"].dropna().unique()
+    if len(closes):
+        kind = "Bundled" if dataset.kind == "bundle" else "Stored"
+        parts.append(f"{kind} closes: " + "; ".join(md(s) for s in price_sources(dataset, closes)) + ".")
+    if dataset.kind != "bundle":
+        parts.append(md(f"{dataset_label(dataset)}. {freshness_text(dataset)}."))
+    st.caption(" ".join(parts))
+    st.page_link(
+        METHODOLOGY, label="How labels, upside and the primary source are worked out", icon=":material/menu_book:"
+    )
+
+
+# --- text for people ----------------------------------------------------------------------------
+
+
+def price_used(row: Mapping[Any, Any]) -> str:
+    """'$13.41, quoted 2026-07-02' (the source's own) or '$13.35, close of 2026-07-02' (bundled close)."""
+    price = money(row.get("price"), row.get("currency"))
+    if price == MISSING:
+        return MISSING
+    when = dated(row.get("price_as_of"))
+    return f"{price}, close of {when}" if row.get("price_source") == "close" else f"{price}, quoted {when}"
+
+
+def sources_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One ticker's sources side by side, as text for people (the Ticker page)."""
+    rows = table.to_dict("records")
+    return pd.DataFrame(
+        {
+            "Source": table["source"].fillna(MISSING).to_numpy(),
+            "As of": [dated(r["as_of"]) for r in rows],
+            "Primary": ["yes" if r["is_primary"] else "" for r in rows],
+            "Consensus": [label_text(r) for r in rows],
+            "Analysts": [count(r["n_analysts"]) for r in rows],
+            "Price used": [price_used(r) for r in rows],
+            "Mean target": [money(r["target_mean"], r["currency"]) for r in rows],
+            "Low – high target": [money_range(r["target_low"], r["target_high"], r["currency"]) for r in rows],
+            "Upside (mean)": [percent(r["upside_mean"]) for r in rows],
+            "Upside (low to high)": [
+                MISSING
+                if percent(r["upside_low"]) == MISSING
+                else f"{percent(r['upside_low'])} to {percent(r['upside_high'])}"
+                for r in rows
+            ],
+        }
+    )
+
+
+def table_height(rows: int, *, most: int = 25) -> int:
+    """Pixel height that shows `rows` rows of st.dataframe (up to `most`) without inner scrolling."""
+    return 38 + 35 * min(max(rows, 1), most)
