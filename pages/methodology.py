@@ -136,15 +136,12 @@ def main() -> None:
     watched = ui.watchlist_tickers() or list(WATCHLIST)
     table = cache.table(tuple(watched), ui.source())
     coverage = coverage_frame(dataset.prices, table, where)
-    none = table.loc[table["coverage"] == core.COVERAGE_NONE, "ticker"].unique().tolist()
-    targets = set(table.loc[table["coverage"] == core.COVERAGE_TARGETS, "ticker"])
-    rated = table.loc[table["coverage"] == core.COVERAGE_RATING, "ticker"].unique()
-    rating_only = [t for t in rated if t not in targets]
+    held = core.coverage_partition(table)
     notes = []
-    if none:
-        notes.append(f"No analyst consensus at all for {ui.md_list(none)}: the pages say so, with no numbers.")
-    if rating_only:
-        notes.append(f"A rating only, no price targets (so no upside), for {ui.md_list(rating_only)}.")
+    if held.none:
+        notes.append(f"No analyst consensus at all for {ui.md_list(held.none)}: the pages say so, with no numbers.")
+    if held.rating_only:
+        notes.append(f"A rating only, no price targets (so no upside), for {ui.md_list(held.rating_only)}.")
     consensus_day = bundle_as_of(table)
     last_close = dataset.prices[dataset.prices["ticker"].isin(watched)].groupby("ticker")["date"].max()
     stale = last_close[last_close < pd.Timestamp(consensus_day)] if consensus_day else last_close.iloc[:0]

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ratings import dashboard as ui
 from ratings.charts import upside_chart
-from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS
+from ratings.core import coverage_partition
 from ratings.dashboard import cache
 from ratings.export import bundle_as_of
 from ratings.formatting import display_table, utc_minute
@@ -54,7 +54,8 @@ def main() -> None:
     )
     ui.csv_button(ui.consensus_csv(table), kind="consensus", tickers=parsed.valid, as_of=as_of, key="overview")
 
-    uncovered = table.loc[table["coverage"] == COVERAGE_NONE, "ticker"].unique().tolist()
+    coverage = coverage_partition(table)
+    uncovered = coverage.none
     # Yahoo's own "no analyst coverage" (an ETF, say) is an answer: no point in fetching again.
     shown_tickers = set(table["ticker"])
     answered = {t: when for t, when in dataset.no_coverage.items() if t in shown_tickers}
@@ -82,11 +83,9 @@ def main() -> None:
             f"{ui.data_name(dataset).capitalize()} has no analyst consensus for {ui.md_list(none)}.{hint}",
             icon=":material/info:",
         )
-    covered = set(table.loc[table["coverage"] == COVERAGE_TARGETS, "ticker"])
-    rating_only = [t for t in table.loc[table["coverage"] == COVERAGE_RATING, "ticker"].unique() if t not in covered]
-    if rating_only:
+    if coverage.rating_only:
         st.info(
-            f"{ui.md_list(rating_only)}: a rating only, no price targets in the data, so no upside.",
+            f"{ui.md_list(coverage.rating_only)}: a rating only, no price targets in the data, so no upside.",
             icon=":material/info:",
         )
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ratings import dashboard as ui
 from ratings.charts import history_chart, price_target_chart, rating_breakdown_chart, trend_chart
-from ratings.core import COVERAGE_NONE, COVERAGE_RATING, COVERAGE_TARGETS, history_metrics, primary_rows
+from ratings.core import coverage_partition, history_metrics, primary_rows
 from ratings.dashboard import cache
 from ratings.dataset import Dataset
 from ratings.export import bundle_as_of
@@ -66,20 +66,20 @@ def main() -> None:
     name = names.get(ticker) or ""
     st.title(f"{ui.md(ticker)} · {ui.md(name)}" if name else ui.md(ticker))
 
-    coverage = set(table["coverage"])
-    if coverage == {COVERAGE_NONE}:
+    coverage = coverage_partition(table)
+    if coverage.none:
         st.info(
             f"{ui.data_name(dataset).capitalize()} has no analyst consensus for {ui.md(ticker)}.",
             icon=":material/info:",
         )
-    elif COVERAGE_TARGETS not in coverage and COVERAGE_RATING in coverage:
+    elif coverage.rating_only:
         st.info(
             f"{ui.md(ticker)} has a rating only ({ui.md(label_text(primary))} from {ui.md(primary['source'])}, "
             f"{ui.md(dated(primary['as_of']))}): the data has no price targets for it, so no upside.",
             icon=":material/info:",
         )
 
-    has_consensus = coverage != {COVERAGE_NONE}
+    has_consensus = not coverage.none
     if has_consensus:
         label = primary["consensus"]
         columns = st.columns(4)

@@ -33,10 +33,12 @@ Price
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from .schema import CONSENSUS, CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, conform
+from .schema import CONSENSUS, CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, conform, day_mask
 
 LABELS: tuple[str, ...] = ("Strong Buy", "Buy", "Hold", "Sell", "Strong Sell")
 #: Upper bounds (inclusive) of the label bands on the 1-5 scale.
@@ -63,6 +65,34 @@ PRIMARY_RULE = (
 )
 
 COVERAGE_TARGETS, COVERAGE_RATING, COVERAGE_NONE = "targets", "rating only", "none"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The tickers of a table by what the data has for them, each in the table's order and in one group.
+
+    ``targets``: some source gives a price target; ``rating_only``: a rating but no source gives a
+    target (so no upside); ``none``: no analyst consensus at all.
+    """
+
+    targets: list[str]
+    rating_only: list[str]
+    none: list[str]
+
+
+def coverage_partition(table: pd.DataFrame) -> Coverage:
+    """Each ticker of a ``CONSENSUS_TABLE`` by the best ``coverage`` of its rows (targets, then a rating)."""
+    best: dict[str, str] = {}
+    rank = {COVERAGE_TARGETS: 0, COVERAGE_RATING: 1, COVERAGE_NONE: 2}
+    for ticker, coverage in zip(table["ticker"], table["coverage"], strict=True):
+        if pd.isna(ticker):
+            continue
+        known = str(coverage) if coverage in rank else COVERAGE_NONE
+        if ticker not in best or rank[known] < rank[best[ticker]]:
+            best[str(ticker)] = known
+    return Coverage(
+        *([t for t, c in best.items() if c == kind] for kind in (COVERAGE_TARGETS, COVERAGE_RATING, COVERAGE_NONE))
+    )
 
 
 def rating_mean_from_counts(frame: pd.DataFrame) -> pd.Series:
@@ -178,7 +208,7 @@ HISTORY_CLOSE_MAX_AGE = pd.Timedelta(days=7)
 def snapshot_days(history: pd.DataFrame) -> pd.Series:
     """Each snapshot's day: its as-of day, else the UTC day it was observed (a year-only as-of); NaT if neither."""
     as_of = history["as_of"].astype("string")
-    day = pd.to_datetime(as_of.where(as_of.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)), format="%Y-%m-%d")
+    day = pd.to_datetime(as_of.where(day_mask(as_of)), format="%Y-%m-%d")
     observed = pd.to_datetime(history["observed_at"], errors="coerce", utc=True).dt.tz_localize(None).dt.normalize()
     return day.fillna(observed)
 
@@ -204,7 +234,7 @@ def history_metrics(history: pd.DataFrame, prices: pd.DataFrame | None = None) -
 def mark_primary(frame: pd.DataFrame) -> pd.Series:
     """Boolean Series: the primary row of each ticker, by :data:`PRIMARY_RULE`."""
     has_target = (frame["target_mean"] > 0).fillna(False)
-    day_precise = frame["as_of"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+    day_precise = day_mask(frame["as_of"])
     ranks = frame["source"].map({s: i for i, s in enumerate(SOURCE_PRIORITY)})
     priority = ranks.astype("float64").fillna(len(SOURCE_PRIORITY))  # float: an empty map stays text-typed
     ranking = pd.DataFrame(

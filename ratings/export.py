@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from .schema import CSV_COLUMNS
+from .schema import CSV_COLUMNS, day_mask
 
 FORMATS: tuple[str, ...] = ("png", "svg", "html")
 STATIC_FORMATS: tuple[str, ...] = ("png", "svg")
@@ -33,7 +33,6 @@ MAX_TICKERS_IN_NAME = 6
 _FORMULA = re.compile(r"[\t\r]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20]")
 _MAX_STEM = 150  # file systems allow 255 bytes a name
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ExportUnavailable(RuntimeError):
@@ -239,7 +238,7 @@ def bundle_as_of(table: pd.DataFrame) -> str | None:
     if "as_of" not in table.columns or table.empty:
         return None
     dates = table["as_of"].dropna().astype(str)
-    days = dates[dates.str.fullmatch(_DAY.pattern)]
+    days = dates[day_mask(dates)]
     return str(days.max()) if not days.empty else None
 
 

@@ -289,3 +289,26 @@ def test_consensus_table_on_10000_rows_matches_a_row_by_row_reference() -> None:
         assert (math.isnan(mean) and math.isnan(row["rating_mean"])) or row["rating_mean"] == pytest.approx(mean)
     numeric = table.select_dtypes("float64")
     assert not np.isinf(numeric.to_numpy()).any()
+
+
+# --- coverage -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # (ticker, source, target_mean, rating_mean) -> targets / rating only / none, in table order
+        ([("A", "Yahoo Finance", 10.0, 2.0)], (["A"], [], [])),
+        ([("A", "finviz", NAN, 2.0)], ([], ["A"], [])),
+        ([("A", "finviz", NAN, 2.0), ("A", "Yahoo Finance", 10.0, 2.0)], (["A"], [], [])),  # the best row counts
+        ([("B", "finviz", NAN, 3.0), ("A", "Yahoo Finance", 10.0, NAN)], (["A"], ["B"], [])),
+    ],
+)
+def test_coverage_partition_puts_each_ticker_in_its_best_group(rows: list[tuple], expected: tuple) -> None:
+    frame = consensus_rows(
+        *({"ticker": t, "source": s, "source_id": s, "target_mean": m, "rating_mean": r} for t, s, m, r in rows)
+    )
+    table = core.consensus_table(frame, closes(), tickers=[*dict.fromkeys(r[0] for r in rows), "C"])
+    groups = core.coverage_partition(table)
+    assert (groups.targets, groups.rating_only) == expected[:2]
+    assert groups.none == ["C"]  # asked for, no consensus row at all
