@@ -23,24 +23,26 @@ import numpy as np
 import pandas as pd
 
 from .core import add_metrics
-from .schema import CONSENSUS_HISTORY, FLOAT, TEXT, UPGRADES, Column, Schema, conform, utc_text
+from .schema import CONSENSUS_HISTORY, UPGRADES, Schema, columns, conform, utc_text
 
 CHANGES = Schema(
     "changes",
-    (
-        Column("ticker", TEXT, "Yahoo-style symbol"),
-        Column("date", TEXT, "ISO date of the change (snapshot as-of, or the analyst action's day)"),
-        Column("kind", TEXT, "'label', 'target raise', 'target cut', 'upgrade', 'downgrade' or 'initiation'"),
-        Column("source", TEXT, "who published it"),
-        Column("firm", TEXT, "the research firm, for an analyst's action; <NA> for the consensus"),
-        Column("before", TEXT, "the previous label or grade; <NA> for a target move (formatting words it)"),
-        Column("after", TEXT, "the new label or grade; <NA> for a target move (formatting words it)"),
-        Column("target_before", FLOAT, "the previous price target, a number; NaN for a label or a grade alone"),
-        Column("target_after", FLOAT, "the new price target, a number; NaN for a label or a grade alone"),
-        Column("currency", TEXT, "the unit of the targets (Yahoo's 'GBp' is pence); <NA> if unknown"),
-        Column("currency_before", TEXT, "the unit the previous target was quoted in; <NA> if that one is unknown"),
-        Column("change", FLOAT, "relative change of a price target (after / before - 1); NaN otherwise"),
-        Column("since", TEXT, "ISO timestamp of the previous snapshot the change is measured from"),
+    columns(
+        """
+        ticker           text   Yahoo-style symbol
+        date             text   ISO date of the change (snapshot as-of, or the analyst action's day)
+        kind             text   'label', 'target raise', 'target cut', 'upgrade', 'downgrade' or 'initiation'
+        source           text   who published it
+        firm             text   the research firm, for an analyst's action; <NA> for the consensus
+        before           text   the previous label or grade; <NA> for a target move (formatting words it)
+        after            text   the new label or grade; <NA> for a target move (formatting words it)
+        target_before    float  the previous price target, a number; NaN for a label or a grade alone
+        target_after     float  the new price target, a number; NaN for a label or a grade alone
+        currency         text   the unit of the targets (Yahoo's 'GBp' is pence); <NA> if unknown
+        currency_before  text   the unit the previous target was quoted in; <NA> if that one is unknown
+        change           float  relative change of a price target (after / before - 1); NaN otherwise
+        since            text   ISO timestamp of the previous snapshot the change is measured from
+        """
     ),
 )
 

@@ -86,6 +86,23 @@ class SchemaError(ValueError):
     """A frame does not match its documented schema."""
 
 
+#: The type words of a column table (see :func:`columns`) and the dtypes they stand for.
+KINDS_OF_COLUMN: dict[str, str] = {"text": TEXT, "float": FLOAT, "count": COUNT, "flag": FLAG, "day": "datetime64[ns]"}
+
+
+def columns(table: str) -> tuple[Column, ...]:
+    """Columns from a data-dictionary table: one a line, ``name  type  description``.
+
+    The type is one of :data:`KINDS_OF_COLUMN`; a type ending in ``?`` marks a column that may be
+    absent (``validate`` does not insist on it; ``conform`` adds it).
+    """
+    found = []
+    for line in table.strip().splitlines():
+        name, kind, description = line.split(None, 2)
+        found.append(Column(name, KINDS_OF_COLUMN[kind.rstrip("?")], description, required=not kind.endswith("?")))
+    return tuple(found)
+
+
 COUNT_COLUMNS = ("strong_buy", "buy", "hold", "sell", "strong_sell")
 
 #: How every "no analyst coverage" reason of a fetch (and of the store's fetch log) begins.
@@ -97,29 +114,29 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 #: A full ISO day. A source that gives only a year ('2026') has no day, and is never given one.
 DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-_CONSENSUS_COLUMNS: tuple[Column, ...] = (
-    Column("ticker", TEXT, "Yahoo-style symbol, upper case: F, BRK-B, 1810.HK"),
-    Column("source", TEXT, "who published the figures: 'Yahoo Finance', 'TipRanks', 'finviz'"),
-    Column("as_of", TEXT, "ISO date of the consensus; reduced precision ('2026') when the source gives no day"),
-    Column("currency", TEXT, "ISO currency of price and targets; 'GBp' means pence"),
-    Column("price", FLOAT, "share price quoted by the source with its consensus; NaN if it quoted none"),
-    Column("price_as_of", TEXT, "ISO date of `price`"),
-    Column("target_mean", FLOAT, "mean analyst price target"),
-    Column("target_median", FLOAT, "median analyst price target"),
-    Column("target_low", FLOAT, "lowest analyst price target"),
-    Column("target_high", FLOAT, "highest analyst price target"),
-    Column("n_analysts", COUNT, "analysts behind the targets or ratings"),
-    Column("strong_buy", COUNT, "Strong Buy ratings; <NA> if the source does not count them separately"),
-    Column("buy", COUNT, "Buy ratings"),
-    Column("hold", COUNT, "Hold ratings"),
-    Column("sell", COUNT, "Sell ratings"),
-    Column("strong_sell", COUNT, "Strong Sell ratings; <NA> if the source does not count them separately"),
-    Column(
-        "rating_mean", FLOAT, "mean rating on the 1 (Strong Buy) to 5 (Strong Sell) scale, as the source reports it"
-    ),
-    Column("source_label", TEXT, "the consensus label the source itself published, in this project's words"),
-    Column("source_id", TEXT, "key of the source in data/manifest.json, or 'yfinance' / 'store' for live data"),
-    Column("note", TEXT, "free text about the record from its source", required=False),
+_CONSENSUS_COLUMNS = columns(
+    """
+    ticker         text   Yahoo-style symbol, upper case: F, BRK-B, 1810.HK
+    source         text   who published the figures: 'Yahoo Finance', 'TipRanks', 'finviz'
+    as_of          text   ISO date of the consensus; reduced precision ('2026') when the source gives no day
+    currency       text   ISO currency of price and targets; 'GBp' means pence
+    price          float  share price quoted by the source with its consensus; NaN if it quoted none
+    price_as_of    text   ISO date of `price`
+    target_mean    float  mean analyst price target
+    target_median  float  median analyst price target
+    target_low     float  lowest analyst price target
+    target_high    float  highest analyst price target
+    n_analysts     count  analysts behind the targets or ratings
+    strong_buy     count  Strong Buy ratings; <NA> if the source does not count them separately
+    buy            count  Buy ratings
+    hold           count  Hold ratings
+    sell           count  Sell ratings
+    strong_sell    count  Strong Sell ratings; <NA> if the source does not count them separately
+    rating_mean    float  mean rating on the 1 (Strong Buy) to 5 (Strong Sell) scale, as the source reports it
+    source_label   text   the consensus label the source itself published, in this project's words
+    source_id      text   key of the source in data/manifest.json, or 'yfinance' / 'store' for live data
+    note           text?  free text about the record from its source
+    """
 )
 
 CONSENSUS = Schema("consensus", _CONSENSUS_COLUMNS, key=("ticker", "source_id"))
@@ -132,25 +149,26 @@ CSV_COLUMNS: tuple[str, ...] = (
     "rating_mean", "consensus", "upside_mean", "upside_low", "upside_high",
 )  # fmt: skip
 
-_BY_NAME = {c.name: c for c in _CONSENSUS_COLUMNS}
-_COMPUTED: tuple[Column, ...] = (
-    Column("consensus", TEXT, "consensus label from the 1-5 rating mean: Strong Buy, Buy, Hold, Sell, Strong Sell"),
-    Column("upside_mean", FLOAT, "target_mean / price - 1"),
-    Column("upside_low", FLOAT, "target_low / price - 1"),
-    Column("upside_high", FLOAT, "target_high / price - 1"),
-    Column("upside_median", FLOAT, "target_median / price - 1"),
-    Column("target_dispersion", FLOAT, "(target_high - target_low) / target_mean: spread of targets"),
-    Column("rating_basis", TEXT, "'reported' (the source's own mean) or 'counts' (computed from the counts)"),
-    Column("price_source", TEXT, "'source' (quoted with the consensus) or 'close' (latest bundled close)"),
-    Column("coverage", TEXT, "'targets', 'rating only' or 'none' (no consensus for this ticker)"),
-    Column("is_primary", FLAG, "the row the overview uses for this ticker (see ratings.core.PRIMARY_RULE)"),
-    Column("name", TEXT, "company name, where known"),
+_COMPUTED = columns(
+    """
+    consensus          text   consensus label from the 1-5 rating mean: Strong Buy, Buy, Hold, Sell, Strong Sell
+    upside_mean        float  target_mean / price - 1
+    upside_low         float  target_low / price - 1
+    upside_high        float  target_high / price - 1
+    upside_median      float  target_median / price - 1
+    target_dispersion  float  (target_high - target_low) / target_mean: spread of targets
+    rating_basis       text   'reported' (the source's own mean) or 'counts' (computed from the counts)
+    price_source       text   'source' (quoted with the consensus) or 'close' (latest bundled close)
+    coverage           text   'targets', 'rating only' or 'none' (no consensus for this ticker)
+    is_primary         flag   the row the overview uses for this ticker (see ratings.core.PRIMARY_RULE)
+    name               text   company name, where known
+    """
 )
-_COMPUTED_BY_NAME = {c.name: c for c in _COMPUTED}
+_BY_NAME = {c.name: c for c in (*_CONSENSUS_COLUMNS, *_COMPUTED)}
 
 CONSENSUS_TABLE = Schema(
     "consensus_table",
-    tuple(_BY_NAME.get(n) or _COMPUTED_BY_NAME[n] for n in CSV_COLUMNS)
+    tuple(_BY_NAME[n] for n in CSV_COLUMNS)
     + tuple(c for c in _COMPUTED if c.name not in CSV_COLUMNS)
     + tuple(c for c in _CONSENSUS_COLUMNS if c.name not in CSV_COLUMNS),
     key=("ticker", "source_id"),
@@ -170,69 +188,80 @@ SNAPSHOTS = Schema("snapshots", CONSENSUS_HISTORY.columns, key=("ticker", "sourc
 
 TREND = Schema(
     "trend",
-    (
-        Column("ticker", TEXT, "Yahoo-style symbol"),
-        Column("period", TEXT, "Yahoo's period: '0m' this month, '-1m' last month, ..."),
-        Column("month", TEXT, "the calendar month the period stands for, 'YYYY-MM', relative to observed_at"),
-        *(Column(c, COUNT, f"{c.replace('_', ' ').title()} ratings that month") for c in COUNT_COLUMNS),
-        Column("observed_at", TEXT, "ISO timestamp (UTC) of the fetch that returned this trend"),
+    columns(
+        """
+        ticker       text   Yahoo-style symbol
+        period       text   Yahoo's period: '0m' this month, '-1m' last month, ...
+        month        text   the calendar month the period stands for, 'YYYY-MM', relative to observed_at
+        strong_buy   count  Strong Buy ratings that month
+        buy          count  Buy ratings that month
+        hold         count  Hold ratings that month
+        sell         count  Sell ratings that month
+        strong_sell  count  Strong Sell ratings that month
+        observed_at  text   ISO timestamp (UTC) of the fetch that returned this trend
+        """
     ),
     key=("ticker", "observed_at", "period"),
 )
 
 UPGRADES = Schema(
     "upgrades",
-    (
-        Column("ticker", TEXT, "Yahoo-style symbol"),
-        Column("graded_at", TEXT, "ISO timestamp (UTC) of the analyst action"),
-        Column("firm", TEXT, "the research firm"),
-        Column("action", TEXT, "Yahoo's action: 'up', 'down', 'init', 'main' (maintained), 'reit' (reiterated)"),
-        Column("from_grade", TEXT, "previous rating in the firm's own words; <NA> if none"),
-        Column("to_grade", TEXT, "new rating in the firm's own words"),
-        Column("price_target_action", TEXT, "Yahoo's priceTargetAction ('Raises', 'Lowers', ...), where given"),
-        Column("prior_price_target", FLOAT, "the firm's previous price target; NaN where Yahoo sends 0 (none)"),
-        Column("current_price_target", FLOAT, "the firm's new price target; NaN where Yahoo sends 0 (none)"),
-        Column("source", TEXT, "who published the record: 'Yahoo Finance'"),
+    columns(
+        """
+        ticker                text   Yahoo-style symbol
+        graded_at             text   ISO timestamp (UTC) of the analyst action
+        firm                  text   the research firm
+        action                text   Yahoo's action: 'up', 'down', 'init', 'main' (maintained), 'reit' (reiterated)
+        from_grade            text   previous rating in the firm's own words; <NA> if none
+        to_grade              text   new rating in the firm's own words
+        price_target_action   text   Yahoo's priceTargetAction ('Raises', 'Lowers', ...), where given
+        prior_price_target    float  the firm's previous price target; NaN where Yahoo sends 0 (none)
+        current_price_target  float  the firm's new price target; NaN where Yahoo sends 0 (none)
+        source                text   who published the record: 'Yahoo Finance'
+        """
     ),
     key=("ticker", "graded_at", "firm", "action"),
 )
 
 PRICES = Schema(
     "prices",
-    (
-        Column("ticker", TEXT, "Yahoo-style symbol"),
-        Column("date", "datetime64[ns]", "trading day, in the exchange's own calendar"),
-        Column("close", FLOAT, "closing price in `currency`"),
-        Column("currency", TEXT, "ISO currency of `close`"),
-        Column("source_id", TEXT, "key of the price series' source in data/manifest.json"),
+    columns(
+        """
+        ticker     text   Yahoo-style symbol
+        date       day    trading day, in the exchange's own calendar
+        close      float  closing price in `currency`
+        currency   text   ISO currency of `close`
+        source_id  text   key of the price series' source in data/manifest.json
+        """
     ),
     key=("ticker", "date"),
 )
 
 UNIVERSE = Schema(
     "universe",
-    (
-        Column("ticker", TEXT, "Yahoo-style symbol"),
-        Column("name", TEXT, "company name"),
-        Column("sector", TEXT, "sector: GICS for S&P 500 members, finviz's scheme otherwise"),
-        Column("industry", TEXT, "GICS sub-industry or finviz industry"),
-        Column("sector_scheme", TEXT, "'GICS' or 'finviz'"),
-        Column("in_sp500", FLAG, "member of the S&P 500 on the constituents list's date"),
-        Column("in_watchlist", FLAG, "member of the default watchlist"),
+    columns(
+        """
+        ticker         text   Yahoo-style symbol
+        name           text   company name
+        sector         text   sector: GICS for S&P 500 members, finviz's scheme otherwise
+        industry       text   GICS sub-industry or finviz industry
+        sector_scheme  text   'GICS' or 'finviz'
+        in_sp500       flag   member of the S&P 500 on the constituents list's date
+        in_watchlist   flag   member of the default watchlist
+        """
     ),
     key=("ticker",),
 )
 
-
 NAMES = Schema(
     "names",
-    (
-        Column("ticker", TEXT, "Yahoo-style symbol"),
-        Column("name", TEXT, "company name as Yahoo gives it; <NA> if it gave none"),
-        Column("currency", TEXT, "Yahoo's quote currency ('GBp' means pence); <NA> if unknown"),
-        Column(
-            "updated_at", TEXT, "ISO timestamp (UTC) of the fetch that last set the row (the store's)", required=False
-        ),
+    columns(
+        """
+        ticker      text   Yahoo-style symbol
+        name        text   company name as Yahoo gives it; <NA> if it gave none
+        currency    text   Yahoo's quote currency ('GBp' means pence); <NA> if unknown
+        updated_at  text?  ISO timestamp (UTC) of the fetch that last set the row (the store's)
+        """
     ),
     key=("ticker",),
 )

@@ -1,4 +1,4 @@
-"""The store's schema, version by version, and the forward-only migration that applies it.
+"""The store's schema, version by version (``versions/v1.sql``, ...), and the forward-only migration.
 
 ``PRAGMA user_version`` is the schema version and ``PRAGMA application_id`` =
 :data:`APPLICATION_ID` marks the file as ours. :data:`MIGRATIONS` is the ordered list of scripts;
@@ -12,8 +12,10 @@ transaction; a file of a newer version than this code knows is refused and left 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 from .errors import StoreError, busy_error, is_busy
@@ -21,91 +23,18 @@ from .errors import StoreError, busy_error, is_busy
 #: ``PRAGMA application_id`` of an analyst-ratings store: b"ARtg" as a big-endian 32-bit integer.
 APPLICATION_ID = int.from_bytes(b"ARtg", "big")
 
-# Frozen history: never edit a released script, append a new one.
-_V1 = """
-CREATE TABLE snapshots (
-    ticker        TEXT NOT NULL CHECK (ticker <> ''),
-    source_id     TEXT NOT NULL CHECK (source_id <> ''),
-    observed_at   TEXT NOT NULL,
-    source        TEXT,
-    as_of         TEXT,
-    currency      TEXT,
-    price         REAL,
-    price_as_of   TEXT,
-    target_mean   REAL,
-    target_median REAL,
-    target_low    REAL,
-    target_high   REAL,
-    n_analysts    INTEGER CHECK (n_analysts >= 0),
-    strong_buy    INTEGER CHECK (strong_buy >= 0),
-    buy           INTEGER CHECK (buy >= 0),
-    hold          INTEGER CHECK (hold >= 0),
-    sell          INTEGER CHECK (sell >= 0),
-    strong_sell   INTEGER CHECK (strong_sell >= 0),
-    rating_mean   REAL,
-    source_label  TEXT,
-    note          TEXT,
-    UNIQUE (ticker, source_id, observed_at)
-);
-CREATE TABLE upgrades (
-    ticker        TEXT NOT NULL CHECK (ticker <> ''),
-    graded_at     TEXT NOT NULL,
-    firm          TEXT NOT NULL,
-    action        TEXT NOT NULL,
-    from_grade    TEXT,
-    to_grade      TEXT,
-    source        TEXT,
-    first_seen_at TEXT NOT NULL,
-    UNIQUE (ticker, graded_at, firm, action)
-);
-CREATE TABLE names (
-    ticker     TEXT PRIMARY KEY CHECK (ticker <> ''),
-    name       TEXT,
-    currency   TEXT,
-    updated_at TEXT NOT NULL
-);
-"""
 
-_V2 = """
-ALTER TABLE upgrades ADD COLUMN price_target_action TEXT;
-ALTER TABLE upgrades ADD COLUMN prior_price_target REAL;
-ALTER TABLE upgrades ADD COLUMN current_price_target REAL;
-CREATE TABLE trend (
-    ticker      TEXT NOT NULL CHECK (ticker <> ''),
-    observed_at TEXT NOT NULL,
-    period      TEXT NOT NULL,
-    month       TEXT,
-    strong_buy  INTEGER CHECK (strong_buy >= 0),
-    buy         INTEGER CHECK (buy >= 0),
-    hold        INTEGER CHECK (hold >= 0),
-    sell        INTEGER CHECK (sell >= 0),
-    strong_sell INTEGER CHECK (strong_sell >= 0),
-    UNIQUE (ticker, observed_at, period)
-);
-CREATE TABLE prices (
-    ticker     TEXT NOT NULL CHECK (ticker <> ''),
-    date       TEXT NOT NULL,
-    close      REAL,
-    currency   TEXT,
-    source_id  TEXT,
-    fetched_at TEXT NOT NULL,
-    PRIMARY KEY (ticker, date)
-) WITHOUT ROWID;
-CREATE TABLE fetch_log (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    started_at  TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    tickers     TEXT NOT NULL,
-    ok          INTEGER NOT NULL CHECK (ok >= 0),
-    no_coverage INTEGER NOT NULL CHECK (no_coverage >= 0),
-    failed      INTEGER NOT NULL CHECK (failed >= 0),
-    reasons     TEXT NOT NULL
-);
-CREATE INDEX snapshots_by_time ON snapshots (observed_at);
-"""
+def _released_scripts() -> tuple[str, ...]:
+    """versions/v1.sql, v2.sql, ... in order. Frozen history: never edit a released script, add the next one."""
+    folder = resources.files("ratings.store") / "versions"
+    found = {int(m.group(1)): f for f in folder.iterdir() if (m := re.fullmatch(r"v(\d+)\.sql", f.name))}
+    if sorted(found) != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"the store's schema versions are not v1..vN without a gap: {sorted(found)}")
+    return tuple(found[n].read_text(encoding="utf-8") for n in sorted(found))
+
 
 #: Ordered schema scripts: a file at version N has had the first N applied.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = _released_scripts()
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
