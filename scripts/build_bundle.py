@@ -34,6 +34,7 @@ from ratings.schema import (
     CONSENSUS,
     CONSENSUS_HISTORY,
     PRICES,
+    TIMESTAMP_FORMAT,
     UNIVERSE,
     Schema,
     conform,
@@ -261,7 +262,7 @@ def history(src: Path) -> pd.DataFrame:
     rows = pd.concat([june, summer], ignore_index=True).assign(source="Yahoo Finance", currency="USD")
     # One snapshot per ticker, source and day: the last one seen that day.
     rows = rows.sort_values("observed_at").drop_duplicates(["ticker", "source_id", "as_of"], keep="last")
-    rows["observed_at"] = rows["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows["observed_at"] = rows["observed_at"].dt.strftime(TIMESTAMP_FORMAT)
     return rows.sort_values(["ticker", "as_of"])
 
 
