@@ -233,14 +233,14 @@ def test_upside_chart_title_is_escaped() -> None:
 
 def test_price_chart_draws_the_price_history(bundle: Dataset, watchlist_table: pd.DataFrame) -> None:
     prices = bundle.prices_for("F")
-    fig = charts.price_target_chart(prices, watchlist_table, ticker="F")
+    fig = charts.price_target_chart(watchlist_table, prices=prices, ticker="F")
     (close,) = traces(fig, "close")
     assert list(close.y) == pytest.approx(prices.sort_values("date")["close"].tolist())
     assert prices["currency"].iloc[0] in fig.layout.yaxis.title.text
 
 
 def test_price_chart_marks_dated_targets_at_their_as_of(bundle: Dataset, watchlist_table: pd.DataFrame) -> None:
-    fig = charts.price_target_chart(bundle.prices_for("F"), watchlist_table, ticker="F")
+    fig = charts.price_target_chart(watchlist_table, prices=bundle.prices_for("F"), ticker="F")
     row = row_of(watchlist_table, "F", "Yahoo Finance")
     (markers,) = traces(fig, "targets")
     assert "Yahoo Finance" in markers.name
@@ -250,7 +250,7 @@ def test_price_chart_marks_dated_targets_at_their_as_of(bundle: Dataset, watchli
 
 
 def test_price_chart_draws_a_year_only_target_as_a_dotted_line(bundle: Dataset, watchlist_table: pd.DataFrame) -> None:
-    fig = charts.price_target_chart(bundle.prices_for("F"), watchlist_table, ticker="F")
+    fig = charts.price_target_chart(watchlist_table, prices=bundle.prices_for("F"), ticker="F")
     row = row_of(watchlist_table, "F", "TipRanks")
     (line,) = traces(fig, "vague_mean")
     assert line.name == f"TipRanks mean target ({row['as_of']}, no day given)"
@@ -261,7 +261,7 @@ def test_price_chart_draws_a_year_only_target_as_a_dotted_line(bundle: Dataset, 
 
 def test_price_chart_history_is_a_step_line(bundle: Dataset, watchlist_table: pd.DataFrame) -> None:
     history = bundle.history_for("TSLA")
-    fig = charts.price_target_chart(bundle.prices_for("TSLA"), watchlist_table, history, ticker="TSLA")
+    fig = charts.price_target_chart(watchlist_table, prices=bundle.prices_for("TSLA"), history=history, ticker="TSLA")
     (step,) = traces(fig, "history")
     assert step.line.shape == "hv"
     assert list(step.y) == pytest.approx(history.sort_values("as_of")["target_mean"].tolist())
@@ -269,13 +269,13 @@ def test_price_chart_history_is_a_step_line(bundle: Dataset, watchlist_table: pd
 
 
 def test_price_chart_ignores_other_tickers_in_history(bundle: Dataset, watchlist_table: pd.DataFrame) -> None:
-    fig = charts.price_target_chart(bundle.prices_for("F"), watchlist_table, bundle.history, ticker="F")
+    fig = charts.price_target_chart(watchlist_table, prices=bundle.prices_for("F"), history=bundle.history, ticker="F")
     (step,) = traces(fig, "history")
     assert list(step.y) == pytest.approx(bundle.history_for("F")["target_mean"].tolist())
 
 
 def test_price_chart_without_prices_still_shows_targets(watchlist_table: pd.DataFrame) -> None:
-    fig = charts.price_target_chart(PRICES.empty(), watchlist_table, ticker="F")
+    fig = charts.price_target_chart(watchlist_table, prices=PRICES.empty(), ticker="F")
     assert not traces(fig, "close")
     assert traces(fig, "targets") and traces(fig, "vague_mean")
     assert any("No price history" in a.text for a in annotations(fig, "note"))
@@ -285,14 +285,14 @@ def test_price_chart_without_targets_is_the_price_line_and_a_note(
     bundle: Dataset, watchlist_table: pd.DataFrame
 ) -> None:
     prices = bundle.prices_for("1810.HK")
-    fig = charts.price_target_chart(prices, watchlist_table, ticker="1810.HK")
+    fig = charts.price_target_chart(watchlist_table, prices=prices, ticker="1810.HK")
     assert [t.meta for t in fig.data] == ["close"]
     assert any("No price target" in a.text for a in annotations(fig, "note"))
     assert prices["currency"].iloc[0] in fig.layout.yaxis.title.text
 
 
 def test_price_chart_with_nothing_at_all() -> None:
-    fig = charts.price_target_chart(PRICES.empty(), pd.DataFrame(), ticker="ZZZ")
+    fig = charts.price_target_chart(pd.DataFrame(), prices=PRICES.empty(), ticker="ZZZ")
     assert not fig.data
     notes = " ".join(a.text for a in annotations(fig, "note"))
     assert "No price history" in notes and "No price target" in notes
@@ -300,7 +300,7 @@ def test_price_chart_with_nothing_at_all() -> None:
 
 def test_price_chart_year_only_target_without_prices_spans_its_year() -> None:
     table = make_table({"ticker": "Y", "source": "TipRanks", "source_id": "t", "as_of": "2026", "target_mean": 9.0})
-    fig = charts.price_target_chart(PRICES.empty(), table, ticker="Y")
+    fig = charts.price_target_chart(table, prices=PRICES.empty(), ticker="Y")
     (line,) = traces(fig, "vague_mean")
     start, end = (pd.Timestamp(x) for x in line.x)
     assert (start.year, end.year) == (2026, 2026) and start < end
@@ -313,7 +313,7 @@ def test_price_chart_year_only_target_without_prices_spans_its_year() -> None:
 def test_price_chart_labels_a_target_without_a_day(as_of: str | None, label: str) -> None:
     prices = make_prices("Y", [10.0, 11.0, 12.0])
     table = make_table({"ticker": "Y", "source": "TipRanks", "source_id": "t", "as_of": as_of, "target_mean": 13.0})
-    fig = charts.price_target_chart(prices, table, ticker="Y")
+    fig = charts.price_target_chart(table, prices=prices, ticker="Y")
     (line,) = traces(fig, "vague_mean")
     assert line.name == f"TipRanks mean target {label}"
     assert [pd.Timestamp(x) for x in line.x] == [prices["date"].min(), prices["date"].max()]
@@ -322,7 +322,7 @@ def test_price_chart_labels_a_target_without_a_day(as_of: str | None, label: str
 def test_price_chart_leaves_out_targets_in_another_currency() -> None:
     prices = make_prices("X", [10.0, 11.0], currency="USD")
     table = make_table(yahoo_row("X", NAN, 12.0, 10.0, 14.0, currency="EUR"))
-    fig = charts.price_target_chart(prices, table, ticker="X")
+    fig = charts.price_target_chart(table, prices=prices, ticker="X")
     assert not traces(fig, "targets")
     assert any("EUR" in a.text for a in annotations(fig, "note"))
 
@@ -540,7 +540,9 @@ def all_figures(bundle: Dataset, table: pd.DataFrame) -> dict[str, go.Figure]:
     ticker = str(table["ticker"].iloc[0])
     return {
         "upside": charts.upside_chart(table),
-        "price": charts.price_target_chart(bundle.prices_for(ticker), table, bundle.history, ticker=ticker),
+        "price": charts.price_target_chart(
+            table, prices=bundle.prices_for(ticker), history=bundle.history, ticker=ticker
+        ),
         "ratings": charts.rating_breakdown_chart(table[table["ticker"] == ticker]),
         "top_bottom": charts.top_bottom_chart(table),
         "scatter": charts.upside_scatter(table),
@@ -582,7 +584,7 @@ def strings_in(value: Any) -> Any:
 
 BUILDERS: dict[str, Callable[[pd.DataFrame], go.Figure]] = {
     "upside": charts.upside_chart,
-    "price": lambda t: charts.price_target_chart(make_prices(EVIL, [10.0, 11.0]), t, ticker=EVIL),
+    "price": lambda t: charts.price_target_chart(t, prices=make_prices(EVIL, [10.0, 11.0]), ticker=EVIL),
     "ratings": charts.rating_breakdown_chart,
     "top_bottom": charts.top_bottom_chart,
     "scatter": charts.upside_scatter,
@@ -661,7 +663,7 @@ def test_targets_in_two_currencies_without_closes_are_not_drawn_on_one_axis() ->
         {**yahoo_row("X", 100, 150, 140, 160), "currency": "HKD"},
         {**yahoo_row("X", 13, 19, 18, 20), "source": "TipRanks", "source_id": "t", "currency": "USD"},
     )
-    fig = charts.price_target_chart(PRICES.empty(), table, ticker="X")
+    fig = charts.price_target_chart(table, prices=PRICES.empty(), ticker="X")
     drawn = [y for t in traces(fig, "targets") for y in t.y]
     assert drawn and (max(drawn) < 50 or min(drawn) > 50)  # one currency's targets only
     assert any("not drawn against" in a.text for a in annotations(fig, "note"))
@@ -669,5 +671,5 @@ def test_targets_in_two_currencies_without_closes_are_not_drawn_on_one_axis() ->
 
 def test_history_frame_may_be_empty_or_foreign(bundle: Dataset, watchlist_table: pd.DataFrame) -> None:
     for history in (CONSENSUS_HISTORY.empty(), bundle.history_for("NVDA")):
-        fig = charts.price_target_chart(bundle.prices_for("F"), watchlist_table, history, ticker="F")
+        fig = charts.price_target_chart(watchlist_table, prices=bundle.prices_for("F"), history=history, ticker="F")
         assert not traces(fig, "history")

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 
 from ratings import charts
-from ratings.core import HISTORY_CLOSE_MAX_AGE, LABELS, label_from_rating_mean
+from ratings.core import HISTORY_CLOSE_MAX_AGE, LABELS, history_metrics, label_from_rating_mean
 from ratings.dataset import Dataset
 from ratings.export import figure_bytes
 from ratings.formatting import utc_minute
@@ -166,7 +166,7 @@ def history_rows(*rows: dict[str, Any]) -> pd.DataFrame:
 
 def test_history_from_the_bundle_carries_the_snapshots(bundle: Dataset) -> None:
     ford = bundle.history_for("F")
-    fig = charts.history_chart(ford)
+    fig = charts.history_chart(history_metrics(ford))
     targets, upsides = by_meta(fig, "target"), by_meta(fig, "upside")
     assert len(targets) == len(upsides) == ford["source"].nunique() == 1
     assert same(targets[0].y, ford["target_mean"].tolist())
@@ -182,7 +182,7 @@ def test_history_from_the_bundle_carries_the_snapshots(bundle: Dataset) -> None:
 def test_history_prices_snapshots_without_a_price_from_a_recent_close_only(bundle: Dataset) -> None:
     nvda = bundle.history_for("NVDA")
     closes = bundle.prices_for("NVDA")
-    fig = charts.history_chart(nvda, closes)
+    fig = charts.history_chart(history_metrics(nvda, closes))
     upside = by_meta(fig, "upside")[0]
     last_close = closes["date"].max()
     expected = []
@@ -211,11 +211,13 @@ def test_history_uses_the_close_on_or_before_the_snapshot_day() -> None:
         ),
         PRICES,
     )  # fmt: skip
-    fig = charts.history_chart(rows, prices)
+    fig = charts.history_chart(history_metrics(rows, prices))
     assert same(by_meta(fig, "upside")[0].y, [110 / 100 - 1, 121 / 110 - 1])
     assert "close of 2026-01-06" in by_meta(fig, "upside")[0].hovertext[1]
     assert "2026-01-06" in caption(fig)
-    assert same(by_meta(charts.history_chart(rows), "upside")[0].y, [0.1, NAN]), "without prices: a gap"
+    assert same(by_meta(charts.history_chart(history_metrics(rows)), "upside")[0].y, [0.1, NAN]), (
+        "without prices: a gap"
+    )
 
 
 def test_history_writes_the_label_where_it_changes_and_keeps_gaps() -> None:
@@ -225,7 +227,7 @@ def test_history_writes_the_label_where_it_changes_and_keeps_gaps() -> None:
         {"as_of": "2026-01-07", "target_mean": 104.0, "rating_mean": 2.7},
         {"as_of": "2026-01-08", "target_mean": 105.0, "rating_mean": 2.8},
     )
-    trace = by_meta(charts.history_chart(rows), "target")[0]
+    trace = by_meta(charts.history_chart(history_metrics(rows)), "target")[0]
     assert list(trace.text) == ["Buy", "", "Hold", ""]
     assert same(trace.y, [100.0, NAN, 104.0, 105.0])
     assert list(trace.marker.color)[2] == charts.LABEL_COLORS["Hold"]
@@ -243,7 +245,7 @@ def test_history_writes_the_label_where_it_changes_and_keeps_gaps() -> None:
 def test_history_target_axis_shows_the_move_in_proportion(targets: list[float]) -> None:
     days = pd.date_range("2026-01-05", periods=len(targets)).strftime("%Y-%m-%d")
     rows = history_rows(*({"as_of": d, "target_mean": t} for d, t in zip(days, targets, strict=True)))
-    low_end, high_end = charts.history_chart(rows).layout.yaxis.range
+    low_end, high_end = charts.history_chart(history_metrics(rows)).layout.yaxis.range
     low, high = min(targets), max(targets)
     assert low_end < low and high_end > high  # every marker, with room for its label
     middle = (low + high) / 2
@@ -260,11 +262,11 @@ def test_history_draws_one_line_per_source_and_per_ticker() -> None:
         ],
         ignore_index=True,
     )
-    fig = charts.history_chart(rows)
+    fig = charts.history_chart(history_metrics(rows))
     names = [t.name for t in by_meta(fig, "target")]
     assert names == ["X · Yahoo Finance", "X · finviz", "Y · Yahoo Finance"]
     assert fig.layout.title.text == "Consensus history"
-    single = charts.history_chart(rows[rows["ticker"] == "X"])
+    single = charts.history_chart(history_metrics(rows[rows["ticker"] == "X"]))
     assert [t.line.color for t in by_meta(single, "target")] == [
         charts.SOURCE_COLORS["Yahoo Finance"],
         charts.SOURCE_COLORS["finviz"],
@@ -273,20 +275,20 @@ def test_history_draws_one_line_per_source_and_per_ticker() -> None:
 
 def test_history_places_a_snapshot_without_a_day_at_its_fetch() -> None:
     rows = history_rows({"as_of": "2026", "observed_at": "2026-03-04T10:00:00Z", "target_mean": 13.87})
-    trace = by_meta(charts.history_chart(rows), "target")[0]
+    trace = by_meta(charts.history_chart(history_metrics(rows)), "target")[0]
     assert [pd.Timestamp(x).strftime("%Y-%m-%d") for x in trace.x] == ["2026-03-04"]
 
 
 @pytest.mark.parametrize("frame", [CONSENSUS_HISTORY.empty(), pd.DataFrame({"ticker": ["X"], "source": [None]})])
 def test_an_empty_history_is_a_note(frame: pd.DataFrame) -> None:
-    fig = charts.history_chart(frame)
+    fig = charts.history_chart(history_metrics(frame))
     assert not by_meta(fig, "target")
     assert any("No consensus history" in n for n in notes_named(fig, "note"))
     figure_bytes(fig, "html")
 
 
 def test_history_without_any_price_says_there_is_no_upside() -> None:
-    fig = charts.history_chart(history_rows({"as_of": "2026-01-05", "target_mean": 10.0}))
+    fig = charts.history_chart(history_metrics(history_rows({"as_of": "2026-01-05", "target_mean": 10.0})))
     assert any("no upside" in n for n in notes_named(fig, "note"))
 
 
@@ -295,8 +297,8 @@ def test_history_escapes_what_comes_from_data() -> None:
         {"as_of": "2026-01-05", "target_mean": 10.0, "price": 9.0, "ticker": EVIL, "source": "<b>src</b>",
          "currency": "<i>USD</i>"}
     )  # fmt: skip
-    fig = charts.history_chart(rows, title="<img src=x>")
+    fig = charts.history_chart(history_metrics(rows), title="<img src=x>")
     text = all_text(fig) + str(fig.layout.yaxis.title.text)
     assert "<script>" not in text and "<b>src" not in text and "<img" not in text and "<i>USD" not in text
     assert "&lt;b&gt;src&lt;/b&gt;" in text
-    assert charts.history_chart(rows).layout.title.text.startswith("&lt;script&gt;")
+    assert charts.history_chart(history_metrics(rows)).layout.title.text.startswith("&lt;script&gt;")

@@ -102,7 +102,7 @@ def chart_figure(kind: str, bundle: Dataset, table: pd.DataFrame) -> go.Figure:
     if kind == "upside":
         return charts.upside_chart(table)
     if kind == "price":
-        return charts.price_target_chart(bundle.prices_for("F"), table, bundle.history, ticker="F")
+        return charts.price_target_chart(table, prices=bundle.prices_for("F"), history=bundle.history, ticker="F")
     if kind == "ratings":
         return charts.rating_breakdown_chart(table[table["ticker"] == "F"])
     if kind == "top_bottom":
