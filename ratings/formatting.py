@@ -1,9 +1,10 @@
-"""Numbers for people: percentages, currency symbols, thousands separators, and an em dash for unknown."""
+"""Data in words for people: numbers (percentages, currency symbols, thousands separators, an em dash
+for unknown), dates, labels, and the text cells that every view of them builds, dashboard and terminal alike."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -103,6 +104,38 @@ def dated(value: Any) -> str:
     return f"{text} (no day given)" if len(text) == 4 else text
 
 
+#: The figures every view of a consensus row shows, in this order: the overview, a ticker's history, a fetch.
+FIGURE_COLUMNS: tuple[str, ...] = (
+    "Consensus", "Analysts", "Price", "Price date", "Mean target", "Upside", "Target range",
+)  # fmt: skip
+CLOSE_MARK = " (close)"  # beside a price taken from a close, not quoted with the consensus
+
+
+def figure_texts(row: Mapping[Any, Any]) -> dict[str, str]:
+    """One consensus row's figures as text, by ``FIGURE_COLUMNS``: label, analysts, price, targets, upside."""
+    currency = row["currency"]
+    return {
+        "Consensus": label_text(row),
+        "Analysts": count(row["n_analysts"]),
+        "Price": money(row["price"], currency),
+        "Price date": dated(row["price_as_of"]),
+        "Mean target": money(row["target_mean"], currency),
+        "Upside": percent(row["upside_mean"]),
+        "Target range": money_range(row["target_low"], row["target_high"], currency),
+    }
+
+
+def figure_cells(rows: Sequence[Mapping[Any, Any]], *, close_mark: str = "Price date") -> dict[str, list[str]]:
+    """The figures of `rows` as text columns (``FIGURE_COLUMNS``). A price taken from a close
+    (``price_source`` 'close') gets ``CLOSE_MARK`` in column `close_mark`: beside its date in the
+    overview, where one close prices the latest consensus; beside the price in a history."""
+    texts = [figure_texts(row) for row in rows]
+    for text, row in zip(texts, rows, strict=True):
+        if row["price_source"] == "close":
+            text[close_mark] += CLOSE_MARK
+    return {name: [text[name] for text in texts] for name in FIGURE_COLUMNS}
+
+
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """The overview's human-readable table: one text column per figure, source and date beside it."""
     rows = table.to_dict("records")
@@ -110,15 +143,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         {
             "Ticker": table["ticker"],
             "Name": table["name"].fillna(MISSING),
-            "Consensus": [label_text(r) for r in rows],
-            "Analysts": [count(r["n_analysts"]) for r in rows],
-            "Price": [money(r["price"], r["currency"]) for r in rows],
-            "Price date": [
-                dated(r["price_as_of"]) + (" (close)" if r["price_source"] == "close" else "") for r in rows
-            ],
-            "Mean target": [money(r["target_mean"], r["currency"]) for r in rows],
-            "Upside": [percent(r["upside_mean"]) for r in rows],
-            "Target range": [money_range(r["target_low"], r["target_high"], r["currency"]) for r in rows],
+            **figure_cells(rows),
             "Upside range": [
                 MISSING
                 if _is_missing(r["upside_low"])
@@ -244,23 +269,36 @@ _CHANGE_WORDS = {
 }
 
 
+def change_cells(rows: Sequence[Mapping[Any, Any]], text: Callable[[Any], str] = _text) -> dict[str, list[str]]:
+    """The cells every view of what moved (``ratings.changes.CHANGES`` rows) shows alike, by field:
+    ``source``, ``firm``, ``before`` and ``after`` as `text` writes a cell ('—' for unknown), and
+    ``change``, a target's move, as a signed percentage. A view words the kind and the dates itself."""
+    cells = {field: [text(r[field]) for r in rows] for field in ("source", "firm", "before", "after")}
+    cells["change"] = [percent(r["change"]) for r in rows]
+    return cells
+
+
 def changes_table(changes: pd.DataFrame) -> pd.DataFrame:
     """What moved (``ratings.changes.CHANGES``) as text for people, in the frame's order.
 
-    Targets arrive already written in their currency: :mod:`ratings.changes` does that.
+    Targets arrive already written in their currency: :func:`worded_changes` does that.
     """
     rows = changes.to_dict("records")
+    cells = change_cells(rows)
     return pd.DataFrame(
         {
             "Date": [dated(r["date"]) for r in rows],
             "Ticker": [str(r["ticker"]) for r in rows],
             "What": [_CHANGE_WORDS.get(str(r["kind"]), str(r["kind"])) for r in rows],
-            "By": [_text(r["source"] if _is_missing(r["firm"]) else r["firm"]) for r in rows],
-            "Before": [_text(r["before"]) for r in rows],
-            "After": [_text(r["after"]) for r in rows],
-            "Change": [percent(r["change"]) for r in rows],
+            "By": [
+                source if _is_missing(r["firm"]) else firm
+                for r, firm, source in zip(rows, cells["firm"], cells["source"], strict=True)
+            ],
+            "Before": cells["before"],
+            "After": cells["after"],
+            "Change": cells["change"],
             "Since": [utc_minute(r["since"]) if len(str(r["since"])) > 10 else dated(r["since"]) for r in rows],
-            "Source": [_text(r["source"]) for r in rows],
+            "Source": cells["source"],
         },
         columns=["Date", "Ticker", "What", "By", "Before", "After", "Change", "Since", "Source"],
     )

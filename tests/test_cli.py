@@ -32,6 +32,7 @@ from helpers import Run, number, parse_json
 
 from ratings import bundle as bundle_module
 from ratings import cli, export, paths, sources
+from ratings.cli import commands
 from ratings.core import primary_rows
 from ratings.dataset import Dataset
 from ratings.formatting import dataset_warnings, money, percent
@@ -436,7 +437,7 @@ def test_failures_become_one_line_and_an_exit_code(
     def fail(args: object) -> Dataset:
         raise error
 
-    monkeypatch.setattr(cli, "load_dataset", fail)
+    monkeypatch.setattr(commands, "load_dataset", fail)
     result = run("table", "F")
     assert result.code == code
     assert len(result.err_lines) == 1
@@ -619,20 +620,20 @@ class FakeExec:
 @pytest.fixture
 def fake_exec(monkeypatch: pytest.MonkeyPatch) -> FakeExec:
     fake = FakeExec([])
-    monkeypatch.setattr(cli.os, "execv", fake.execv)
-    monkeypatch.setattr(cli.os, "chdir", fake.chdir)
+    monkeypatch.setattr(commands.os, "execv", fake.execv)
+    monkeypatch.setattr(commands.os, "chdir", fake.chdir)
     return fake
 
 
 @pytest.fixture
 def fake_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "app.py").write_text("# the app\n")
-    monkeypatch.setattr(cli, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(commands, "PROJECT_ROOT", tmp_path)
     return tmp_path
 
 
 def test_cli_uses_the_projects_root() -> None:
-    assert cli.PROJECT_ROOT == paths.PROJECT_ROOT
+    assert commands.PROJECT_ROOT == paths.PROJECT_ROOT
 
 
 @pytest.mark.parametrize(("argv", "port_flags"), [([], []), (["--port", "8765"], ["--server.port", "8765"])])

@@ -112,6 +112,48 @@ def test_display_table_shows_every_row_with_source_and_date() -> None:
     assert xiaomi["Price"].startswith("HK$") and xiaomi["Upside"] == "—" and xiaomi["Source"] == "—"
 
 
+def test_figure_cells_mark_a_price_from_a_close_in_the_column_asked_for() -> None:
+    closed = {
+        "consensus": "Buy", "rating_mean": 2.0, "coverage": "targets", "n_analysts": 12, "currency": "USD",
+        "price": 10.0, "price_as_of": "2026-07-01", "price_source": "close",
+        "target_mean": 12.5, "upside_mean": 0.25, "target_low": 9.0, "target_high": 15.0,
+    }  # fmt: skip
+    quoted = {**closed, "price_source": "source"}
+    assert fmt.figure_texts(closed) == {
+        "Consensus": "Buy (2.00 of 5)",
+        "Analysts": "12",
+        "Price": "$10.00",
+        "Price date": "2026-07-01",
+        "Mean target": "$12.50",
+        "Upside": "+25.0%",
+        "Target range": "$9.00 – $15.00",
+    }
+    overview = fmt.figure_cells([closed, quoted])
+    assert list(overview) == list(fmt.FIGURE_COLUMNS)
+    assert overview["Price date"] == ["2026-07-01 (close)", "2026-07-01"]
+    assert overview["Price"] == ["$10.00", "$10.00"]
+    history = fmt.figure_cells([closed, quoted], close_mark="Price")
+    assert history["Price"] == ["$10.00 (close)", "$10.00"]
+    assert history["Price date"] == ["2026-07-01", "2026-07-01"]
+
+
+def test_change_cells_write_the_shared_fields_as_the_view_writes_a_cell() -> None:
+    rows = [
+        {"source": "Yahoo Finance", "firm": pd.NA, "before": "Hold", "after": "Buy", "change": NAN},
+        {"source": "Yahoo Finance", "firm": "Acme", "before": "$10.00", "after": "", "change": 0.2},
+    ]
+    assert fmt.change_cells(rows) == {
+        "source": ["Yahoo Finance", "Yahoo Finance"],
+        "firm": ["—", "Acme"],
+        "before": ["Hold", "$10.00"],
+        "after": ["Buy", "—"],
+        "change": ["—", "+20.0%"],
+    }
+    shouted = fmt.change_cells(rows, lambda value: "?" if pd.isna(value) else str(value).upper())
+    assert (shouted["firm"], shouted["after"]) == (["?", "ACME"], ["BUY", ""])
+    assert shouted["change"] == ["—", "+20.0%"]  # a move is a percentage whatever the view's text
+
+
 @pytest.mark.parametrize(
     ("reasons", "expected"),
     [
