@@ -30,16 +30,7 @@ def snapshot_days(history: pd.DataFrame) -> list[date]:
 
 def shared_since() -> date | None:
     """The day of a shared link (``?since=2026-06-29``), if it is one."""
-    shared = st.query_params.get(SINCE_PARAM)
-    if not shared:
-        return None
-    try:
-        return date.fromisoformat(shared)
-    except ValueError:
-        ui.link_warning(
-            SINCE_PARAM, shared, "is not a day (YYYY-MM-DD)", "comparing with each ticker's previous snapshot instead"
-        )
-        return None
+    return ui.link_day(SINCE_PARAM, "comparing with each ticker's previous snapshot instead")
 
 
 def shared_since_within(days: list[date]) -> date | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
 from typing import Literal
 
 import pandas as pd
@@ -61,59 +60,6 @@ COLUMNS = {
 }
 
 
-def param(name: str) -> str | None:
-    return st.query_params.get(PARAMS[name])
-
-
-def param_list(name: str) -> list[str]:
-    return st.query_params.get_all(PARAMS[name])
-
-
-# What a shared link asks for, read once a session (each is a widget's seed); a value that cannot be
-# used is named in a warning with what is shown instead.
-
-
-def shared_choice(name: str, choices: Iterable[str], default: str, instead: str) -> str:
-    """One of `choices` (a radio's options) from the link, else `default`."""
-    value = param(name)
-    if not value:
-        return default
-    if value in choices:
-        return value
-    ui.link_warning(PARAMS[name], value, f"is not one of {', '.join(choices)}", instead)
-    return default
-
-
-def shared_subset(name: str, options: Collection[str], problem: tuple[str, str], everything: str) -> list[str]:
-    """The link's values (``?sector=A&sector=B``) that are among `options`; the others are named.
-
-    `problem` says what is wrong with one unknown value, and with several.
-    """
-    values = param_list(name)
-    kept = [v for v in values if v in options]
-    unknown = [v for v in values if v not in options]
-    if unknown:
-        instead = f"showing only {', '.join(kept)} instead" if kept else f"showing {everything} instead"
-        ui.link_warning(PARAMS[name], ", ".join(unknown), problem[len(unknown) > 1], instead)
-    return kept
-
-
-def shared_int(name: str, default: int, low: int, high: int, instead: str) -> int:
-    """A whole number from the link within `low`..`high`, else `default` (or the nearest bound)."""
-    value = param(name)
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        ui.link_warning(PARAMS[name], value, "is not a whole number", instead.format(default))
-        return default
-    used = min(max(number, low), high)
-    if used != number:
-        ui.link_warning(PARAMS[name], value, f"is outside {low} to {high}", instead.format(used))
-    return used
-
-
 def watchlist(known: frozenset[str]) -> list[str]:
     """The watchlist as edited in this session (on the Overview), else the link's, else the default."""
     text = ui.remembered(ui.WATCHLIST_KEY)
@@ -131,7 +77,7 @@ def main() -> None:
     # The store holds the tickers someone fetched, not the S&P 500: start from all of them there.
     default_universe = "sp500" if dataset.kind == "bundle" else "all"
     using_default = f"using {UNIVERSES[default_universe]} instead"
-    ui.seed_widget(UNIVERSE, lambda: shared_choice(UNIVERSE, UNIVERSES, default_universe, using_default))
+    ui.seed_widget(UNIVERSE, lambda: ui.link_choice(PARAMS[UNIVERSE], UNIVERSES, default_universe, using_default))
     universe = sidebar.radio("Tickers", list(UNIVERSES), format_func=UNIVERSES.__getitem__, key=UNIVERSE)
     ui.remember(UNIVERSE)
 
@@ -141,7 +87,7 @@ def main() -> None:
     elif universe == "watchlist":
         tickers = watchlist(dataset.known_tickers)
     elif universe == "custom":
-        ui.seed_widget(CUSTOM, lambda: (param(CUSTOM) or ", ".join(WATCHLIST)).replace(",", ", "))
+        ui.seed_widget(CUSTOM, lambda: (ui.link_text(PARAMS[CUSTOM]) or ", ".join(WATCHLIST)).replace(",", ", "))
         text = sidebar.text_area("Custom list", key=CUSTOM, help="Tickers separated by commas or spaces.")
         ui.remember(CUSTOM)
         parsed = parse_tickers(text, known=dataset.known_tickers)
@@ -164,7 +110,7 @@ def main() -> None:
 
     sector_options = sorted(rows["sector"].dropna().unique())
     not_a_sector = ("is not a sector of these tickers", "are not sectors of these tickers")
-    ui.seed_widget(SECTORS, lambda: shared_subset(SECTORS, sector_options, not_a_sector, "all sectors"))
+    ui.seed_widget(SECTORS, lambda: ui.link_subset(PARAMS[SECTORS], sector_options, not_a_sector, "all sectors"))
     # A sector remembered from another universe may not exist in this one.
     st.session_state[SECTORS] = [s for s in st.session_state[SECTORS] if s in sector_options]
     sectors = sidebar.multiselect(
@@ -174,22 +120,26 @@ def main() -> None:
     ui.remember(SECTORS)
 
     most = int(rows["n_analysts"].max()) if rows["n_analysts"].notna().any() else 0
-    ui.seed_widget(MIN_ANALYSTS, lambda: shared_int(MIN_ANALYSTS, 0, 0, most, "using a minimum of {} analysts instead"))
+    ui.seed_widget(
+        MIN_ANALYSTS, lambda: ui.link_int(PARAMS[MIN_ANALYSTS], 0, 0, most, "using a minimum of {} analysts instead")
+    )
     st.session_state[MIN_ANALYSTS] = min(int(st.session_state[MIN_ANALYSTS]), most)
     min_analysts = sidebar.number_input("Minimum number of analysts", 0, max(most, 0), step=1, key=MIN_ANALYSTS)
     ui.remember(MIN_ANALYSTS)
 
     not_a_label = (f"is not a consensus label ({', '.join(LABELS)})", f"are not consensus labels ({', '.join(LABELS)})")
-    ui.seed_widget(CONSENSUS, lambda: shared_subset(CONSENSUS, LABELS, not_a_label, "any consensus"))
+    ui.seed_widget(CONSENSUS, lambda: ui.link_subset(PARAMS[CONSENSUS], LABELS, not_a_label, "any consensus"))
     labels = sidebar.multiselect("Consensus", list(LABELS), key=CONSENSUS, placeholder="Any consensus")
     ui.remember(CONSENSUS)
 
-    ui.seed_widget(TOP, lambda: shared_int(TOP, TOP_N[2], TOP_N[0], TOP_N[1], "showing the top and bottom {} instead"))
+    ui.seed_widget(
+        TOP, lambda: ui.link_int(PARAMS[TOP], TOP_N[2], TOP_N[0], TOP_N[1], "showing the top and bottom {} instead")
+    )
     top_n = sidebar.slider("Top and bottom N", TOP_N[0], TOP_N[1], key=TOP)
     ui.remember(TOP)
 
     against = f"plotting upside against {X_AXES['n_analysts'].lower()} instead"
-    ui.seed_widget(X_AXIS, lambda: shared_choice(X_AXIS, X_AXES, "n_analysts", against))
+    ui.seed_widget(X_AXIS, lambda: ui.link_choice(PARAMS[X_AXIS], X_AXES, "n_analysts", against))
     x_axis = sidebar.radio("Scatter: upside against", list(X_AXES), format_func=X_AXES.__getitem__, key=X_AXIS)
     ui.remember(X_AXIS)
 

@@ -13,24 +13,9 @@ from ratings.dashboard import cache
 from ratings.dataset import Dataset
 from ratings.export import bundle_as_of
 from ratings.formatting import MISSING, count, dated, label_text, money, percent, upgrades_table
-from ratings.tickers import parse_tickers
 
 TICKER_KEY = "ticker"
 QUERY_PARAM = "ticker"
-
-
-def shared_ticker(known: frozenset[str], default: str) -> str:
-    """The ticker of a shared link (``?ticker=F``), else `default`; what of the link is not shown is named."""
-    shared = st.query_params.get(QUERY_PARAM)
-    if not shared:
-        return default
-    parsed = parse_tickers(shared, known=known)
-    shown = parsed.valid[0] if parsed.valid else default
-    dropped = {**parsed.invalid, **dict.fromkeys(parsed.valid[1:], "this page shows one ticker at a time")}
-    if dropped:
-        named = "; ".join(f"{ui.md(raw)} ({ui.md(reason)})" for raw, reason in dropped.items())
-        st.warning(f"Not shown from the link: {named}. Showing {ui.md(shown)} instead.", icon=":material/warning:")
-    return shown
 
 
 def main() -> None:
@@ -47,7 +32,7 @@ def main() -> None:
     default = next((t for t in options if t in covered), options[0])
     names = dict(zip(dataset.universe["ticker"], dataset.universe["name"].fillna(""), strict=True))
 
-    ui.seed_widget(TICKER_KEY, lambda: shared_ticker(known, default))
+    ui.seed_widget(TICKER_KEY, lambda: ui.link_ticker(QUERY_PARAM, known, default))
 
     ticker = st.columns([2, 3])[0].selectbox(
         "Ticker",

@@ -8,6 +8,7 @@ and render. What they share lives here, one concern a module:
 * :mod:`~ratings.dashboard.watchlist`: the sidebar's watchlist;
 * :mod:`~ratings.dashboard.live`: the Live source: its refresh button and staleness banner;
 * :mod:`~ratings.dashboard.state`: widget values and query parameters across page switches;
+* :mod:`~ratings.dashboard.links`: what a shared link asks for, each unusable value named;
 * :mod:`~ratings.dashboard.downloads`: charts and tables with their download buttons;
 * :mod:`~ratings.dashboard.provenance`: where every number comes from, on screen;
 * :mod:`~ratings.dashboard.markdown`: user and data text escaped for Markdown.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from . import cache
 from .downloads import chart, consensus_csv, csv_button, static_export_available, static_export_note
+from .links import link_choice, link_day, link_int, link_subset, link_text, link_ticker, link_warning
 from .live import refresh_controls, staleness_banner
 from .markdown import md, md_list, rst_to_markdown
 from .provenance import describe_source, price_sources, price_used, provenance_caption, sources_table, table_height
@@ -32,7 +34,6 @@ from .state import (
     TICKER,
     WATCHLIST_KEY,
     WATCHLIST_PARAM,
-    link_warning,
     remember,
     remembered,
     run_through_app,
@@ -58,6 +59,12 @@ __all__ = [
     "describe_source",
     "freshness_text",
     "initial_watchlist",
+    "link_choice",
+    "link_day",
+    "link_int",
+    "link_subset",
+    "link_text",
+    "link_ticker",
     "link_warning",
     "load_dataset",
     "md",

@@ -12,8 +12,6 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from .markdown import md
-
 #: The pages, as app.py's navigation and st.page_link name them.
 OVERVIEW = "pages/overview.py"
 TICKER = "pages/ticker.py"
@@ -125,12 +123,3 @@ def _leave_legacy_mode() -> None:
     if getattr(PagesManager, "uses_pages_directory", None):
         PagesManager.uses_pages_directory = False
         st.rerun()
-
-
-def link_warning(param: str, value: str, problem: str, instead: str) -> None:
-    """Say that a shared link's ``?param=value`` could not be used as it is, and what is shown instead.
-
-    Call it where the link's value seeds a widget (inside :func:`seed_widget`'s `initial`): that
-    happens once a session, so the user's own later changes never bring the warning back.
-    """
-    st.warning(md(f"The link's {param}={value[:40]} {problem}: {instead}."), icon=":material/warning:")
