@@ -1,4 +1,4 @@
-"""The live Yahoo loader (ratings/live.py), offline, through yfinance's own parsing.
+"""The live Yahoo loader (ratings/yahoo/), offline, through yfinance's own parsing.
 
 Every request goes to ``tests/fake_yahoo.py``, which answers from the recorded responses in
 ``tests/payloads/yahoo/``. Expected values are read from those files (``recordings.py``), never
@@ -26,8 +26,8 @@ from helpers import VirtualClock
 from recordings import TARGET_KEYS, TREND_KEYS, current_counts, module, payload
 
 from ratings import paths, yahoo
-from ratings.schema import COUNT_COLUMNS, PRICES, SNAPSHOTS, TREND, UPGRADES, validate
-from ratings.yahoo import NAMES, LiveBatch, LiveConfig, LiveResult
+from ratings.schema import COUNT_COLUMNS, NAMES, PRICES, SNAPSHOTS, TREND, UPGRADES, validate
+from ratings.yahoo import LiveBatch, LiveConfig, LiveResult, parse
 
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")  # inside yfinance 1.7
 
@@ -306,13 +306,13 @@ def test_a_ticker_whose_frames_would_not_convert_fails_alone_and_is_not_cached(
 ) -> None:
     # The net under the checks above: an answer they did not foresee (here: an int64 overflow).
     fake.serve_as("ODD", "AAPL")
-    count, analysts = yahoo._count, module("AAPL", "financialData")["numberOfAnalystOpinions"]
-    monkeypatch.setattr(yahoo, "_count", lambda value: 2**63 if value == analysts else count(value))
+    count, analysts = parse._count, module("AAPL", "financialData")["numberOfAnalystOpinions"]
+    monkeypatch.setattr(parse, "_count", lambda value: 2**63 if value == analysts else count(value))
     batch = fetch(["ODD", "GOOG"], clock)
     odd = batch.result("ODD")
     assert (odd.status, batch.result("GOOG").status) == ("failed", "ok")
     assert odd.reason.startswith("malformed response from Yahoo: snapshots: ")
-    monkeypatch.setattr(yahoo, "_count", count)
+    monkeypatch.setattr(parse, "_count", count)
     again = fetch(["ODD"], clock)  # not served from the cache: asked again, and fine now
     assert again.result("ODD").status == "ok" and not again.result("ODD").from_cache
 
