@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..core import COVERAGE_RATING, COVERAGE_TARGETS, LABELS
+from ..core import LABELS, coverage_partition
 from ..formatting import count, dated, money, percent
 from ..schema import CONSENSUS_TABLE
 from . import style
@@ -168,13 +168,13 @@ def _upside_hover(row: Mapping[Any, Any]) -> str:
 def _upside_notes(rows: pd.DataFrame, plotted: set[str]) -> dict[str, str]:
     """Why each ticker without a plotted upside has none, in the frame's order."""
     notes: dict[str, str] = {}
+    held = coverage_partition(rows)
     for ticker, group in rows[rows["ticker"].notna()].groupby("ticker", sort=False):
         if ticker in plotted:
             continue
-        coverage = set(group["coverage"].dropna())
-        if COVERAGE_TARGETS in coverage:
+        if ticker in held.targets:
             notes[str(ticker)] = NO_PRICE_NOTE
-        elif COVERAGE_RATING in coverage:
+        elif ticker in held.rating_only:
             labels = group.loc[group["consensus"].notna(), ["source", "consensus"]].astype(str)
             said = "; ".join(f"{s}: {c}" for s, c in labels.itertuples(index=False))
             notes[str(ticker)] = f"{NO_TARGET_NOTE}{' — ' + said if said else ''}"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core import COVERAGE_NONE, primary_rows, snapshot_days
+from ..core import coverage_partition, primary_rows, snapshot_days
 from ..dataset import Dataset
 from ..formatting import kind_name, worded_changes
 from ..paths import PROJECT_ROOT
@@ -41,12 +41,12 @@ def _table_for(args: argparse.Namespace) -> tuple[Dataset, list[str], pd.DataFra
     table = dataset.table(tickers)
     if getattr(args, "primary", False):
         table = primary_rows(table)
-    uncovered = table[table["coverage"] == COVERAGE_NONE].drop_duplicates("ticker")
-    priced = uncovered["price"].notna()
+    uncovered = coverage_partition(table).none
+    priced = set(table.loc[table["price"].notna(), "ticker"])
     where = kind_name(dataset.kind)
-    for ticker in uncovered.loc[priced, "ticker"]:
+    for ticker in (t for t in uncovered if t in priced):
         _say(f"{ticker}: {where} has no analyst consensus for it (showing its latest close only)")
-    bare = uncovered.loc[~priced, "ticker"].tolist()
+    bare = [t for t in uncovered if t not in priced]
     for ticker in bare:
         _say(f"{ticker}: {where} has no analyst consensus and no price for it")
     if len(bare) == table["ticker"].nunique():  # every row would be empty: nothing to show
