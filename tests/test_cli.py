@@ -353,6 +353,18 @@ def test_control_characters_in_user_text_are_escaped(run: Callable[..., Run]) ->
     assert "\\x1b" in result.err
 
 
+@pytest.mark.parametrize("column", ["name", "source"])
+def test_control_characters_from_the_data_never_reach_the_terminal(
+    run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch, column: str
+) -> None:
+    hostile = "\x1b]0;owned\x07\x1b[31mEvil"  # a window-title change and a colour, as a data provider might send
+    serve_bundle(monkeypatch, tiny_dataset(**{column: hostile}))
+    result = run("table", "TEST")
+    assert result.code == 0
+    assert "\x1b" not in result.out and "\x07" not in result.out
+    assert "\\x1b[31mEvil" in result.out  # shown escaped, not dropped
+
+
 def test_csv_neutralises_formulas_from_the_data(run: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
     hostile = '=HYPERLINK("http://example.invalid","x")'
     serve_bundle(monkeypatch, tiny_dataset(source=hostile))

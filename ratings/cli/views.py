@@ -18,7 +18,7 @@ from ..core import HISTORY_CLOSE_MAX_AGE, add_metrics
 from ..dataset import Dataset
 from ..formatting import MISSING, change_cells, dated, display_table, figure_cells, figure_texts
 from ..schema import CONSENSUS_HISTORY, COUNT_COLUMNS, CSV_COLUMNS, conform
-from .output import STATUS_WORDS, _cut, _printable
+from .output import STATUS_WORDS, _printable
 
 if TYPE_CHECKING:
     from ..refresh import RefreshOutcome
@@ -67,7 +67,12 @@ _RIGHT_ALIGNED = frozenset({"Analysts", "Price", "Mean target", "Upside"})
 
 
 def fixed_width(frame: pd.DataFrame) -> str:
-    """Text columns laid out with a header, a rule and two spaces between columns."""
+    """Text columns laid out with a header, a rule and two spaces between columns.
+
+    Every cell is made safe for a terminal first: a name from the data holding an escape sequence is
+    shown escaped, never run by the terminal.
+    """
+    frame = frame.map(lambda v: _printable(str(v), limit=10_000))
     widths = {str(c): max([len(str(c)), *(len(v) for v in frame[c])]) for c in frame.columns}
 
     def line(cells: dict[str, str]) -> str:
@@ -98,7 +103,7 @@ def _observed(value: Any) -> str:
 def terminal_frame(table: pd.DataFrame) -> pd.DataFrame:
     """The overview's table (``formatting.display_table``) in a terminal's column order, names cut."""
     shown = display_table(table)
-    shown["Name"] = [name if name == MISSING else _cut(name, NAME_WIDTH) for name in shown["Name"]]
+    shown["Name"] = [name if name == MISSING else _printable(name, NAME_WIDTH) for name in shown["Name"]]
     return shown[TERMINAL_COLUMNS].reset_index(drop=True)
 
 
@@ -110,7 +115,7 @@ def sources_footer(table: pd.DataFrame, dataset: Dataset) -> str:
         shown = table.loc[table["source_id"] == source_id]
         provider = info.get("provider") or shown["source"].iloc[0]
         as_of = info.get("as_of") or shown["as_of"].iloc[0]
-        parts.append(f"{provider} as of {dated(as_of)}")
+        parts.append(_printable(f"{provider} as of {dated(as_of)}", limit=200))  # names from the data, escaped
     text = "Sources: " + ("; ".join(parts) if parts else "none (no analyst consensus in the data)") + "."
     if (table["price_source"] == "close").any():
         text += " '(close)': no price quoted with the consensus, so the latest close in the data is used."
