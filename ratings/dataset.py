@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from .core import consensus_table
-from .schema import TREND, UPGRADES, FetchLogEntry
+from .schema import PRICES, TREND, UPGRADES, FetchLogEntry
 
 #: Where a Dataset can come from: the bundled snapshot, the local store, or Yahoo now (via the store).
 KINDS: tuple[str, ...] = ("bundle", "store", "live")
@@ -32,8 +32,10 @@ class Dataset:
     repository, commit, as_of, terms). ``kind`` is the source it was loaded from (one of
     :data:`KINDS`) and ``location`` where that is: the bundle folder or the store file. ``as_of``
     dates what is shown: the bundle's consensus day, or the store's newest snapshot (UTC; None
-    for an empty store). ``trend`` and ``upgrades`` (Yahoo's recommendation trend and analysts'
-    actions) come only from the local store. ``last_fetch`` is the store's latest fetch log entry;
+    for an empty store). ``trend`` and ``upgrades`` are Yahoo's recommendation trend and analysts'
+    actions; ``adjusted_closes`` are split- and dividend-adjusted daily closes (``PRICES``, the
+    ``close`` adjusted), for scoring analysts' calls over years. ``last_fetch`` is the store's latest
+    fetch log entry;
     ``no_coverage`` maps a ticker whose latest fetch Yahoo answered with "no analyst coverage" to
     when (UTC): its consensus, if any, is older than that.
     """
@@ -48,6 +50,7 @@ class Dataset:
     as_of: str | None = None
     trend: pd.DataFrame = field(default_factory=TREND.empty)
     upgrades: pd.DataFrame = field(default_factory=UPGRADES.empty)
+    adjusted_closes: pd.DataFrame = field(default_factory=PRICES.empty)
     last_fetch: FetchLogEntry | None = None
     no_coverage: Mapping[str, str] = field(default_factory=dict)
 

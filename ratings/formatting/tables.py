@@ -1,0 +1,208 @@
+"""Tables in words: the text cells every view of the data builds (dashboard and terminal alike),
+the overview's table, analysts' actions, what moved."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from .values import (
+    MISSING,
+    count,
+    dated,
+    is_missing,
+    label_text,
+    money,
+    money_range,
+    percent,
+    text_or_missing,
+    utc_minute,
+)
+
+#: The figures every view of a consensus row shows, in this order: the overview, a ticker's history, a fetch.
+FIGURE_COLUMNS: tuple[str, ...] = (
+    "Consensus", "Analysts", "Price", "Price date", "Mean target", "Upside", "Target range",
+)  # fmt: skip
+CLOSE_MARK = " (close)"  # beside a price taken from a close, not quoted with the consensus
+
+
+def figure_texts(row: Mapping[Any, Any]) -> dict[str, str]:
+    """One consensus row's figures as text, by ``FIGURE_COLUMNS``: label, analysts, price, targets, upside."""
+    currency = row["currency"]
+    return {
+        "Consensus": label_text(row),
+        "Analysts": count(row["n_analysts"]),
+        "Price": money(row["price"], currency),
+        "Price date": dated(row["price_as_of"]),
+        "Mean target": money(row["target_mean"], currency),
+        "Upside": percent(row["upside_mean"]),
+        "Target range": money_range(row["target_low"], row["target_high"], currency),
+    }
+
+
+def figure_cells(rows: Sequence[Mapping[Any, Any]], *, close_mark: str = "Price date") -> dict[str, list[str]]:
+    """The figures of `rows` as text columns (``FIGURE_COLUMNS``). A price taken from a close
+    (``price_source`` 'close') gets ``CLOSE_MARK`` in column `close_mark`: beside its date in the
+    overview, where one close prices the latest consensus; beside the price in a history."""
+    texts = [figure_texts(row) for row in rows]
+    for text, row in zip(texts, rows, strict=True):
+        if row["price_source"] == "close":
+            text[close_mark] += CLOSE_MARK
+    return {name: [text[name] for text in texts] for name in FIGURE_COLUMNS}
+
+
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The overview's human-readable table: one text column per figure, source and date beside it."""
+    rows = table.to_dict("records")
+    return pd.DataFrame(
+        {
+            "Ticker": table["ticker"],
+            "Name": table["name"].fillna(MISSING),
+            **figure_cells(rows),
+            "Upside range": [
+                MISSING if is_missing(r["upside_low"]) else f"{percent(r['upside_low'])} to {percent(r['upside_high'])}"
+                for r in rows
+            ],
+            "Source": table["source"].fillna(MISSING),
+            "As of": [dated(v) for v in table["as_of"]],
+        }
+    )
+
+
+#: Yahoo's analyst actions in words.
+ACTION_WORDS: dict[str, str] = {
+    "up": "Upgrade",
+    "down": "Downgrade",
+    "init": "Initiation",
+    "main": "Maintained",
+    "reit": "Reiterated",
+}
+
+
+def action_text(action: Any) -> str:
+    """'up' -> 'Upgrade'; an action Yahoo may add later is shown as it came."""
+    if is_missing(action) or action == "":
+        return MISSING
+    return ACTION_WORDS.get(str(action).lower(), str(action))
+
+
+def grade_change(before: Any, after: Any) -> str:
+    """'Neutral → Buy', 'Buy' when there was no previous grade, '—' when neither is known."""
+    known = [str(g) for g in (before, after) if not is_missing(g) and g != ""]
+    if not known:
+        return MISSING
+    if len(known) == 2 and known[0] != known[1]:
+        return f"{known[0]} → {known[1]}"
+    return known[-1]
+
+
+def target_change(prior: Any, current: Any, currency: Any = None) -> str:
+    """'$250.00 → $300.00 (+20.0%)', '$240.00 (no prior target)', '—' without a current target."""
+    if is_missing(current):
+        return MISSING
+    now_text = money(current, currency)
+    if is_missing(prior) or float(prior) <= 0:
+        return f"{now_text} (no prior target)"
+    return f"{money(prior, currency)} → {now_text} ({percent(float(current) / float(prior) - 1)})"
+
+
+def upgrades_table(upgrades: pd.DataFrame, currency: Any = None) -> pd.DataFrame:
+    """Analysts' actions (``UPGRADES``) as text for people, newest first.
+
+    Targets are in `currency` (Yahoo quotes a firm's targets in the ticker's quote currency).
+    """
+    rows = upgrades.sort_values("graded_at", ascending=False, kind="stable").to_dict("records")
+    return pd.DataFrame(
+        {
+            "Date": [dated(r["graded_at"][:10]) if isinstance(r["graded_at"], str) else MISSING for r in rows],
+            "Firm": [text_or_missing(r["firm"]) for r in rows],
+            "Action": [action_text(r["action"]) for r in rows],
+            "Grade": [grade_change(r["from_grade"], r["to_grade"]) for r in rows],
+            "Price target": [
+                target_change(r.get("prior_price_target"), r.get("current_price_target"), currency) for r in rows
+            ],
+            "Target action": [text_or_missing(r.get("price_target_action")) for r in rows],
+        },
+        columns=["Date", "Firm", "Action", "Grade", "Price target", "Target action"],
+    )
+
+
+_CHANGE_WORDS = {
+    "label": "Consensus label changed",
+    "target raise": "Target raised",
+    "target cut": "Target cut",
+    "upgrade": "Upgrade",
+    "downgrade": "Downgrade",
+    "initiation": "Initiation",
+}
+
+
+def change_cells(
+    rows: Sequence[Mapping[Any, Any]], text: Callable[[Any], str] = text_or_missing
+) -> dict[str, list[str]]:
+    """The cells every view of what moved (``ratings.changes.CHANGES`` rows) shows alike, by field:
+    ``source``, ``firm``, ``before`` and ``after`` as `text` writes a cell ('—' for unknown), and
+    ``change``, a target's move, as a signed percentage. A view words the kind and the dates itself."""
+    cells = {field: [text(r[field]) for r in rows] for field in ("source", "firm", "before", "after")}
+    cells["change"] = [percent(r["change"]) for r in rows]
+    return cells
+
+
+def changes_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """What moved (``ratings.changes.CHANGES``) as text for people, in the frame's order.
+
+    Targets arrive already written in their currency: :func:`worded_changes` does that.
+    """
+    rows = changes.to_dict("records")
+    cells = change_cells(rows)
+    return pd.DataFrame(
+        {
+            "Date": [dated(r["date"]) for r in rows],
+            "Ticker": [str(r["ticker"]) for r in rows],
+            "What": [_CHANGE_WORDS.get(str(r["kind"]), str(r["kind"])) for r in rows],
+            "By": [
+                source if is_missing(r["firm"]) else firm
+                for r, firm, source in zip(rows, cells["firm"], cells["source"], strict=True)
+            ],
+            "Before": cells["before"],
+            "After": cells["after"],
+            "Change": cells["change"],
+            "Since": [utc_minute(r["since"]) if len(str(r["since"])) > 10 else dated(r["since"]) for r in rows],
+            "Source": cells["source"],
+        },
+        columns=["Date", "Ticker", "What", "By", "Before", "After", "Change", "Since", "Source"],
+    )
+
+
+def worded_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """A ``CHANGES`` frame with each target move's ``before`` and ``after`` written in its currency.
+
+    The frame from :func:`ratings.changes.changes` carries the targets as numbers; labels and
+    grades are words already and are left as they are.
+    """
+    out = changes.copy()
+    moves = out["kind"].isin(["target raise", "target cut"]).fillna(False).astype(bool)
+    for text, number, unit in (("before", "target_before", "currency_before"), ("after", "target_after", "currency")):
+        written = [money(v, c) for v, c in zip(out.loc[moves, number], out.loc[moves, unit], strict=True)]
+        out[text] = out[text].astype("string")
+        out.loc[moves, text] = written
+    return out
+
+
+__all__ = [
+    "ACTION_WORDS",
+    "CLOSE_MARK",
+    "FIGURE_COLUMNS",
+    "action_text",
+    "change_cells",
+    "changes_table",
+    "display_table",
+    "figure_cells",
+    "figure_texts",
+    "grade_change",
+    "target_change",
+    "upgrades_table",
+    "worded_changes",
+]
