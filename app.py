@@ -20,6 +20,7 @@ page = st.navigation(
 )
 
 kind = ui.source_choice()
+ui.watchlist_box()  # on every run, before anything can stop it: see ratings/dashboard/watchlist.py
 if kind == "live":
     ui.refresh_controls()  # before loading: a refresh's data is what this run shows
 

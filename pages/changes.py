@@ -60,14 +60,12 @@ def main() -> None:
         "Across the watchlist: consensus label changes, mean price target raises and cuts, and analysts' "
         "upgrades, downgrades and target changes since the previous snapshot (or since a day), with dates."
     )
-    # The Overview's watchlist (edited there; a link carries it as ?tickers=).
+    # The sidebar's watchlist (a link carries it as ?tickers=).
     tickers = ui.watchlist_tickers()
     ui.set_query_param(ui.WATCHLIST_PARAM, ",".join(tickers))
-    st.page_link(ui.OVERVIEW, label=f"Watchlist: {', '.join(tickers) or 'empty'} (edit it on the Overview)",
-                 icon=":material/edit:")  # fmt: skip
     if not tickers:
         st.info(
-            "The watchlist is empty. Add tickers on the Overview, for example " + ui.md(", ".join(WATCHLIST[:3])) + ".",
+            "The watchlist is empty. Add tickers in the sidebar, for example " + ui.md(", ".join(WATCHLIST[:3])) + ".",
             icon=":material/info:",
         )
         return

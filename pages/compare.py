@@ -61,7 +61,7 @@ COLUMNS = {
 
 
 def watchlist(known: frozenset[str]) -> list[str]:
-    """The watchlist as edited in this session (on the Overview), else the link's, else the default."""
+    """The watchlist as edited in this session (the sidebar box), else the link's, else the default."""
     text = ui.remembered(ui.WATCHLIST_KEY)
     return parse_tickers(text if isinstance(text, str) else ui.initial_watchlist(), known=known).valid
 

@@ -6,6 +6,7 @@ Chromium is always Debian's /usr/bin/chromium driven by Playwright for Python; n
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,8 +56,11 @@ def _is_healthy(url: str) -> bool:
 
 
 @contextmanager
-def streamlit_server(app: str = "app.py", timeout: float = 60.0) -> Iterator[str]:
-    """Run `streamlit run <app>` from the repository root; yield its base URL; always stop it."""
+def streamlit_server(app: str = "app.py", timeout: float = 60.0, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Run `streamlit run <app>` from the repository root; yield its base URL; always stop it.
+
+    `env` is added to this process's environment for the server (a store path, a proxy, ...).
+    """
     port = free_port()
     url = f"http://localhost:{port}"
     command = [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(port)]
@@ -64,7 +68,8 @@ def streamlit_server(app: str = "app.py", timeout: float = 60.0) -> Iterator[str
     command += ["--browser.gatherUsageStats", "false"]
     # A file rather than a pipe: a pipe nobody reads could fill up and stall the server.
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        environment = {**os.environ, **(env or {})}
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
         try:
             deadline = time.monotonic() + timeout
             while not _is_healthy(url):

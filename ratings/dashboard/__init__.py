@@ -40,7 +40,7 @@ from .state import (
     seed_widget,
     set_query_param,
 )
-from .watchlist import initial_watchlist, watchlist_input, watchlist_tickers
+from .watchlist import initial_watchlist, watchlist_box, watchlist_input, watchlist_tickers
 
 __all__ = [
     "CHANGES",
@@ -87,6 +87,7 @@ __all__ = [
     "static_export_available",
     "static_export_note",
     "table_height",
+    "watchlist_box",
     "watchlist_input",
     "watchlist_tickers",
 ]

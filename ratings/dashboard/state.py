@@ -19,7 +19,7 @@ COMPARE = "pages/compare.py"
 METHODOLOGY = "pages/methodology.py"
 CHANGES = "pages/changes.py"
 
-#: Session-state key of the watchlist text (Overview and Changes edit it; Compare offers it as a universe).
+#: Session-state key of the watchlist text (the sidebar box on every page; Compare offers it as a universe).
 WATCHLIST_KEY = "watchlist"
 #: Query parameter that carries the watchlist in a shared link (on every page that uses the watchlist).
 WATCHLIST_PARAM = "tickers"

@@ -1,4 +1,10 @@
-"""The watchlist: the sidebar's box, what it parses to, and its value on pages that do not draw it."""
+"""The watchlist: the sidebar's box (drawn on every run, on every page), and what it parses to.
+
+The box is drawn by app.py before anything that can stop a run (no store yet, a store that cannot be
+read): a widget that is left out of one run and drawn again in the next shows an empty box in the
+browser while the server still holds its value (streamlit/streamlit#5620), and the next keystroke
+would then replace the whole list.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +21,10 @@ def initial_watchlist() -> str:
     return ", ".join(WATCHLIST) if shared is None else shared.replace(",", ", ")
 
 
-def watchlist_input(data: Dataset) -> ParsedTickers:
-    """The sidebar's watchlist box (shared by the pages that show it) and what it parses to.
-
-    With the bundle a ticker must be in the data; with the store any well-formed symbol is kept,
-    so that a refresh can fetch it.
-    """
+def watchlist_box() -> None:
+    """app.py, on every run: the sidebar's watchlist box, seeded from the link or the session."""
     seed_widget(WATCHLIST_KEY, initial_watchlist)
-    text = st.sidebar.text_input(
+    st.sidebar.text_input(
         "Watchlist",
         key=WATCHLIST_KEY,
         help="Tickers separated by commas or spaces, as Yahoo spells them: F, BRK-B, 1810.HK. "
@@ -30,7 +32,19 @@ def watchlist_input(data: Dataset) -> ParsedTickers:
         placeholder="F, TSLA, NVDA",
     )
     remember(WATCHLIST_KEY)
-    parsed = parse_tickers(text, known=data.known_tickers if data.kind == "bundle" else None)
+
+
+def watchlist_input(data: Dataset) -> ParsedTickers:
+    """What the watchlist box parses to with `data`, kept in the address (``?tickers=``).
+
+    With the bundle a ticker must be in the data; with the store any well-formed symbol is kept,
+    so that a refresh can fetch it.
+    """
+    text = remembered(WATCHLIST_KEY)
+    parsed = parse_tickers(
+        text if isinstance(text, str) else initial_watchlist(),
+        known=data.known_tickers if data.kind == "bundle" else None,
+    )
     set_query_param(WATCHLIST_PARAM, ",".join(parsed.valid))
     return parsed
 
