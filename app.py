@@ -7,7 +7,8 @@ import streamlit as st
 from ratings import dashboard as ui
 from ratings.formatting import dataset_label, dataset_warnings
 
-st.set_page_config(page_title="Analyst ratings", page_icon=":material/monitoring:", layout="wide")
+# A local file: a Material icon as favicon is fetched from fonts.gstatic.com, and nothing may leave the machine.
+st.set_page_config(page_title="Analyst ratings", page_icon=ui.FAVICON, layout="wide")
 
 page = st.navigation(
     [

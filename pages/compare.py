@@ -156,12 +156,19 @@ def main() -> None:
         f"{len(shown):,} of {len(rows):,} tickers match the filters; {with_upside:,} of them have a price "
         "target and a price, hence an implied upside. One row per ticker: its primary source."
     )
+    if rows.empty or rows["coverage"].eq("none").all():
+        st.info(
+            f"{ui.data_name(dataset).capitalize()} holds no consensus for these tickers yet.", icon=":material/info:"
+        )
+        return
     if shown.empty:
         st.info("No ticker matches these filters.", icon=":material/info:")
         return
 
     as_of = bundle_as_of(shown)
     names = shown["ticker"].tolist()
+    # The universe and the filters, in the file names of the exports.
+    scope = [universe, *sectors, *([f"min{min_analysts}analysts"] if min_analysts else []), *labels]
     grid = shown[list(COLUMNS)].copy()
     grid[list(PERCENT_COLUMNS)] = grid[list(PERCENT_COLUMNS)] * 100
     for column in ("price", "target_mean"):  # the same cents as the other pages' text
@@ -169,13 +176,18 @@ def main() -> None:
     st.dataframe(grid, hide_index=True, column_config=COLUMNS, height=ui.table_height(len(grid), most=12),
                  placeholder=MISSING)  # fmt: skip
     ui.csv_button(ui.consensus_csv(shown, ("name", "sector")), kind="compare", tickers=names, as_of=as_of,
-                  key="compare")  # fmt: skip
+                  key="compare", scope=scope)  # fmt: skip
 
     if with_upside:
-        st.subheader(f"Top and bottom {top_n}")
-        ui.chart(top_bottom_chart(shown, n=top_n), kind="top-bottom", tickers=names, as_of=as_of, key="compare-top")
+        # What the chart shows: the top and bottom N, or all of them when there are no more than 2N.
+        st.subheader(f"Top and bottom {top_n}" if with_upside > 2 * top_n else f"All {with_upside:,} with an upside")
+        ranked = shown[shown["upside_mean"].notna()]
+        top = pd.concat([ranked.head(top_n), ranked.tail(top_n)]).drop_duplicates("ticker")["ticker"].tolist()
+        ui.chart(top_bottom_chart(shown, n=top_n), kind="top-bottom", tickers=top, as_of=as_of, key="compare-top",
+                 scope=scope)  # fmt: skip
         st.subheader(f"Upside against {X_AXES[x_axis].lower()}")
-        ui.chart(upside_scatter(shown, x=x_axis), kind="scatter", tickers=names, as_of=as_of, key="compare-scatter")
+        ui.chart(upside_scatter(shown, x=x_axis), kind="scatter", tickers=names, as_of=as_of, key="compare-scatter",
+                 scope=scope)  # fmt: skip
     ui.static_export_note()
     ui.provenance_caption(shown, dataset)
 

@@ -9,8 +9,16 @@ from ratings.charts import upside_chart
 from ratings.core import coverage_partition
 from ratings.dashboard import cache
 from ratings.export import bundle_as_of
-from ratings.formatting import display_table, utc_minute
+from ratings.formatting import OVERVIEW_DETAIL_COLUMNS, OVERVIEW_KEY_COLUMNS, STALE_MARK, utc_minute
 from ratings.tickers import WATCHLIST
+
+DETAILS_KEY = "overview_details"
+#: Pixels per column: the first four (ticker, consensus, upside, mean target) fit a 400-pixel phone.
+COLUMN_WIDTHS = {
+    "Ticker": 70, "Consensus": 110, "Upside": 68, "Mean target": 92, "Analysts": 66, "Price": 100,
+    "As of": 180, "Source": 110, "Name": 150, "Ratings": 190, "Median target": 104, "Upside (median)": 116,
+    "Target range": 150, "Upside range": 140, "Price date": 180,
+}  # fmt: skip
 
 
 def main() -> None:
@@ -37,21 +45,19 @@ def main() -> None:
     table = cache.table(tuple(parsed.valid), ui.source())
     as_of = bundle_as_of(table)
 
-    shown = display_table(table)
-    # The figures an investor compares first, then their source and date, within one screen width;
-    # the ticker stays in view while the rest scrolls.
-    first = ["Ticker", "Name", "Consensus", "Analysts", "Price", "Mean target", "Upside", "Source", "As of"]
+    shown = ui.overview_frame(table, dataset.kind)
+    details = st.toggle("All columns", key=DETAILS_KEY, help="Name, rating counts, median target, ranges, price date.")
+    # The key figures within one laptop screen, the first four within a phone's; the ticker stays in view.
     st.dataframe(
         shown,
         hide_index=True,
-        column_order=[*first, *(c for c in shown.columns if c not in first)],
-        column_config={
-            "Ticker": st.column_config.TextColumn(width=75, pinned=True),
-            "Name": st.column_config.TextColumn(width=140),
-            "Price": st.column_config.TextColumn(width=95),  # HK$1,234.50 whole
-        },
+        column_order=[*OVERVIEW_KEY_COLUMNS, *(OVERVIEW_DETAIL_COLUMNS if details else ())],
+        column_config={name: st.column_config.TextColumn(width=width) for name, width in COLUMN_WIDTHS.items()}
+        | {"Ticker": st.column_config.TextColumn(width=COLUMN_WIDTHS["Ticker"], pinned=True)},
         height=ui.table_height(len(shown)),
     )
+    if shown["As of"].str.startswith(STALE_MARK).any() or shown["Price date"].str.startswith(STALE_MARK).any():
+        st.caption(ui.md(ui.stale_note(dataset.kind)))
     ui.csv_button(ui.consensus_csv(table), kind="consensus", tickers=parsed.valid, as_of=as_of, key="overview")
 
     coverage = coverage_partition(table)

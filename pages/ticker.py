@@ -137,13 +137,12 @@ def history_section(dataset: Dataset, ticker: str, history: pd.DataFrame, prices
         )
         return
     days = history["as_of"].dropna()
-    ui.chart(
-        history_chart(history_metrics(history, prices)),
-        kind="history", tickers=[ticker], as_of=str(days.max()) if not days.empty else None, key="ticker-history",
-    )  # fmt: skip
+    newest = str(days.max()) if not days.empty else None
+    ui.chart(history_chart(history_metrics(history, prices)), kind="history", tickers=[ticker], as_of=newest,
+             key="ticker-history")  # fmt: skip
     if len(history) == 1:
         st.caption("One snapshot so far: the history grows with every fetch on another day.")
-    ui.csv_button(history, kind="history", tickers=[ticker], as_of=None, key="ticker-history", label="History as CSV")
+    ui.csv_button(history, kind="history", tickers=[ticker], as_of=newest, key="ticker-history", label="History as CSV")
 
 
 def upgrades_section(dataset: Dataset, ticker: str, currency: object) -> None:

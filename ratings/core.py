@@ -23,6 +23,14 @@ Dispersion
     ``(target_high - target_low) / target_mean``: how far apart analysts are, relative to the
     consensus. Sources publish no per-analyst targets, so no standard deviation is possible.
 
+Age
+    Every figure is shown with its age on the day it is looked at. A consensus is marked stale
+    when it is older than a threshold that depends on the kind of data: 30 days in the bundled
+    snapshot (a dated sample: analysts revise their targets within weeks), 7 days in the local
+    store (fetched on purpose, so a week without a fetch is worth saying), 1 day for the Live
+    source (it promises today's figures). A price is marked stale beyond 7 days in every kind; a
+    date without a day ('2026') has no age.
+
 Price
     A row uses the price its source quoted with the consensus. A row without one (TipRanks quotes
     none) uses the latest bundled close on or before its as-of date, or the latest close at all when
@@ -199,6 +207,29 @@ def add_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
     out.loc[out["source"].isna(), "coverage"] = COVERAGE_NONE
     return out
+
+
+#: A consensus older than this is marked stale, by the kind of data it comes from (see "Age" above).
+STALE_AFTER: dict[str, pd.Timedelta] = {
+    "bundle": pd.Timedelta(days=30),
+    "store": pd.Timedelta(days=7),
+    "live": pd.Timedelta(days=1),
+}
+#: A price older than this is marked stale, in every kind of data.
+STALE_PRICE_AFTER = pd.Timedelta(days=7)
+
+
+def age_in_days(dates: pd.Series, now: pd.Timestamp) -> pd.Series:
+    """Whole days from each ISO day in `dates` to `now` (a UTC moment); NaN for a date without a day."""
+    days = pd.to_datetime(dates.where(day_mask(dates)), format="%Y-%m-%d", errors="coerce")
+    moment = pd.Timestamp(now)
+    today = (moment.tz_convert("UTC").tz_localize(None) if moment.tzinfo else moment).normalize()
+    return (today - days).dt.days.astype("float64")
+
+
+def stale(dates: pd.Series, now: pd.Timestamp, after: pd.Timedelta) -> pd.Series:
+    """True where a day of `dates` is more than `after` before `now`; False where unknown or recent."""
+    return (age_in_days(dates, now) > after.days).fillna(False).astype(bool)
 
 
 #: A snapshot without its own price is priced by a close at most this much older than its day.

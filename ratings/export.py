@@ -12,6 +12,7 @@ import os
 import re
 import threading
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,13 @@ STATIC_FORMATS: tuple[str, ...] = ("png", "svg")
 
 #: Seconds to wait for one image before giving up on the browser (the first one includes its start).
 RENDER_TIMEOUT = 90.0
-MAX_TICKERS_IN_NAME = 6
+MAX_TICKERS_IN_NAME = 5
 
 # OWASP CSV injection: a spreadsheet treats a cell starting with = + - @ TAB or CR as a formula;
 # so are these after leading white space (an import may trim it), and their full-width forms.
 _FORMULA = re.compile(r"[\t\r]|\s*[=+\-@\uff1d\uff0b\uff0d\uff20]")
 _MAX_STEM = 150  # file systems allow 255 bytes a name
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 class ExportUnavailable(RuntimeError):
@@ -215,20 +216,34 @@ def _safe_part(text: str) -> str:
     return _UNSAFE_NAME_CHARS.sub("_", text)
 
 
-def export_filename(kind: str, tickers: Sequence[str], as_of: str | None, ext: str) -> str:
-    """'upside_F-TSLA-NVDA_2026-07-02.png'; over six tickers 'upside_503-tickers_2026-07-02.png'.
+def export_filename(
+    kind: str,
+    tickers: Sequence[str],
+    as_of: str | None,
+    ext: str,
+    *,
+    scope: Sequence[str] = (),
+    today: date | None = None,
+) -> str:
+    """'upside_F-TSLA-NVDA_2026-07-02.png': what, which tickers, the date of the data.
 
-    Only letters, digits, '.', '_' and '-' survive; anything else becomes '_'.
+    Over five tickers, the first five and how many more ('top-bottom_sp500_Energy_XOM-CVX-COP-EOG-SLB+17_...');
+    `scope` names the universe and filters the tickers were chosen by. Every name is dated: the
+    data's `as_of`, else the day of the export (`today`, by default today in UTC). Only letters,
+    digits and '.', '_', '-', '+' survive; anything else becomes '_'.
     """
     unique = list(dict.fromkeys(str(t) for t in tickers if str(t)))
-    parts = [kind]
-    if len(unique) > MAX_TICKERS_IN_NAME:
-        parts.append(f"{len(unique)}-tickers")
-    elif unique:
-        parts.append("-".join(unique))
-    if as_of:
-        parts.append(as_of)
-    stem = "_".join(_safe_part(p) for p in parts if p).lstrip(".")[:_MAX_STEM] or "export"
+    parts = [kind, *(str(s) for s in scope if str(s))]
+    if unique:
+        more = len(unique) - MAX_TICKERS_IN_NAME
+        parts.append("-".join(unique[:MAX_TICKERS_IN_NAME]) + (f"+{more}" if more > 0 else ""))
+    parts.append(as_of or (today or datetime.now(UTC).date()).isoformat())
+    # The date goes last and must survive the length cut: cut the middle, keep the day.
+    stem = "_".join(_safe_part(p) for p in parts if p).lstrip(".")
+    if len(stem) > _MAX_STEM:
+        day = _safe_part(parts[-1])
+        stem = stem[: _MAX_STEM - len(day) - 1].rstrip("_") + "_" + day
+    stem = stem or "export"
     suffix = _safe_part(ext.lower().lstrip("."))
     return f"{stem}.{suffix}" if suffix else stem
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -131,7 +132,10 @@ def test_overview_shows_ford_from_yahoo_and_tipranks_side_by_side() -> None:
     assert {"Yahoo Finance", "TipRanks"} <= set(ford.index)
 
     yahoo = ford.loc["Yahoo Finance"]
-    assert yahoo["As of"] == FORD_YAHOO["as_of"]
+    age = (datetime.now(UTC).date() - date.fromisoformat(FORD_YAHOO["as_of"])).days
+    assert age > 30, "the bundle's consensus day is months before today"
+    # Its day, its age, and the stale mark: older than the bundle's 30 days (docs: Methodology, Age).
+    assert yahoo["As of"].startswith(f"⚠ {FORD_YAHOO['as_of']} · ") and yahoo["As of"].endswith(" ago")
     assert yahoo["Consensus"].startswith("Hold")
     assert yahoo["Mean target"] == money(FORD_YAHOO["target"], "USD")
     assert yahoo["Price"] == money(FORD_YAHOO["price"], "USD")
@@ -139,8 +143,8 @@ def test_overview_shows_ford_from_yahoo_and_tipranks_side_by_side() -> None:
     assert yahoo["Upside"] == percent(FORD_YAHOO["target"] / FORD_YAHOO["price"] - 1)
 
     tipranks = ford.loc["TipRanks"]
-    assert tipranks["As of"].startswith("2026") and "no day" in tipranks["As of"]
-    assert tipranks["Consensus"].startswith("Hold") and FORD_TIPRANKS["counts"] in tipranks["Consensus"]
+    assert tipranks["As of"] == "2026 (no day given)", "a year has no age and no stale mark"
+    assert tipranks["Consensus"].startswith("Hold") and tipranks["Ratings"] == FORD_TIPRANKS["counts"]
     assert tipranks["Mean target"] == money(FORD_TIPRANKS["target"], "USD")
     assert tipranks["Analysts"] == str(FORD_TIPRANKS["analysts"])
 
@@ -433,6 +437,7 @@ def test_the_server_binds_to_localhost_and_sends_no_usage_statistics() -> None:
     assert config["server"]["address"] in ("localhost", "127.0.0.1")
     assert config["server"]["headless"] is True
     assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["disableDataExport"] is True, "only the formula-safe CSV downloads are offered"
 
 
 def streamlit_imports(path: Path) -> list[int]:

@@ -16,7 +16,7 @@ import pytest
 from ratings import charts, export
 from ratings.core import BAND_EDGES, LABELS, consensus_table
 from ratings.dataset import Dataset
-from ratings.formatting import dated
+from ratings.formatting import dated, percent
 from ratings.schema import CONSENSUS, CONSENSUS_HISTORY, COUNT_COLUMNS, PRICES, conform
 from ratings.tickers import WATCHLIST
 
@@ -515,8 +515,8 @@ def test_caption_names_each_source_with_its_date(watchlist_table: pd.DataFrame) 
     assert caption.startswith("Sources: ")
     for source, as_of in watchlist_table[["source", "as_of"]].dropna().drop_duplicates().itertuples(index=False):
         assert source in caption
-        expected = f"as of {as_of}" if len(as_of) == 10 else f"{as_of}, no day given"
-        assert f"{source} ({expected}" in caption
+        expected = as_of if len(as_of) == 10 else f"{as_of}, no day given"
+        assert expected in caption.split(f"{source} (", 1)[1].split(")", 1)[0]  # one date, or within a range
     assert "target / price − 1" in caption
 
 
@@ -568,6 +568,37 @@ def test_every_figure_carries_the_caption(bundle: Dataset, watchlist_table: pd.D
             assert as_of in text, f"{kind} caption lacks {source}'s date {as_of}"
         for source in set(ford["source"]) - set(drawn[kind]["source"]):
             assert source not in text, f"{kind} caption names {source}, which it does not draw"
+
+
+@pytest.mark.parametrize("kind", ["upside", "price", "ratings", "top_bottom", "scatter"])
+def test_the_screen_version_leaves_title_and_sources_to_the_page(
+    bundle: Dataset, watchlist_table: pd.DataFrame, kind: str
+) -> None:
+    fig = all_figures(bundle, watchlist_table)[kind]
+    screen = charts.for_screen(fig)
+    assert annotations(fig, charts.CAPTION_NAME), "the exported figure keeps its source caption"
+    assert not annotations(screen, charts.CAPTION_NAME) and not screen.layout.title.text
+    assert screen.layout.height < fig.layout.height, "the room of title and caption is given back"
+    assert len(screen.data) == len(fig.data) and fig.layout.title.text, "the figure itself is not changed"
+
+
+def test_the_text_alternative_names_the_chart_and_what_it_shows(watchlist_table: pd.DataFrame) -> None:
+    with_upside = watchlist_table[watchlist_table["upside_mean"].notna()]
+    top = with_upside.loc[with_upside["upside_mean"].idxmax()]
+    bottom = with_upside.loc[with_upside["upside_mean"].idxmin()]
+    alt = charts.alt_text(charts.upside_chart(watchlist_table))
+    assert alt.startswith("Implied upside to analyst price targets. ")
+    assert f"highest {top['ticker']} {percent(top['upside_mean'])}" in alt
+    assert f"lowest {bottom['ticker']} {percent(bottom['upside_mean'])}" in alt
+    tickers = watchlist_table["ticker"].nunique()
+    without = tickers - with_upside["ticker"].nunique()
+    assert f"of {tickers} tickers" in alt and f"{without} without an upside" in alt
+
+
+def test_the_text_alternative_is_plain_text_from_escaped_data() -> None:
+    table = make_table(yahoo_row("<b>X</b>", 10, 12, 8, 14))
+    alt = charts.alt_text(charts.upside_chart(table))
+    assert "highest <b>X</b> +20.0%" in alt  # the data's own text, literally (the page escapes it as text)
 
 
 def strings_in(value: Any) -> Any:

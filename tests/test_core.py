@@ -312,3 +312,24 @@ def test_coverage_partition_puts_each_ticker_in_its_best_group(rows: list[tuple]
     groups = core.coverage_partition(table)
     assert (groups.targets, groups.rating_only) == expected[:2]
     assert groups.none == ["C"]  # asked for, no consensus row at all
+
+
+# --- age and staleness ----------------------------------------------------------------------
+
+
+def test_age_in_days_counts_whole_days_to_the_utc_day_and_has_none_without_a_day() -> None:
+    dates = pd.Series(["2026-07-02", "2026", "2026-12-02", None], dtype="string")
+    late_evening = pd.Timestamp("2026-12-02T23:59:00Z")
+    assert core.age_in_days(dates, late_evening).tolist()[:1] == [153.0]  # July 2 .. December 2, by hand
+    ages = core.age_in_days(dates, late_evening)
+    assert math.isnan(ages[1]) and ages[2] == 0 and math.isnan(ages[3])
+
+
+@pytest.mark.parametrize(
+    ("kind", "days", "expected"),
+    [("bundle", 30, False), ("bundle", 31, True), ("store", 8, True), ("live", 1, False), ("live", 2, True)],
+)
+def test_stale_is_past_the_threshold_of_the_kind_of_data(kind: str, days: int, expected: bool) -> None:
+    now = pd.Timestamp("2026-12-02T12:00:00Z")
+    day = (now.tz_localize(None).normalize() - pd.Timedelta(days=days)).strftime("%Y-%m-%d")
+    assert core.stale(pd.Series([day, "2026"]), now, core.STALE_AFTER[kind]).tolist() == [expected, False]

@@ -10,6 +10,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -433,24 +434,39 @@ def test_csv_line_breaks_inside_a_cell_do_not_split_the_row(breaker: str) -> Non
 # --- file names -----------------------------------------------------------------------------------
 
 
+EXPORT_DAY = date(2026, 12, 2)  # the day a file without a data date is dated with
+
+
 @pytest.mark.parametrize(
     ("kind", "tickers", "as_of", "ext", "expected"),
     [
         ("upside", ["F", "TSLA", "NVDA"], "2026-07-02", "png", "upside_F-TSLA-NVDA_2026-07-02.png"),
-        ("upside", [f"T{i}" for i in range(503)], "2026-07-02", "png", "upside_503-tickers_2026-07-02.png"),
-        ("upside", list("ABCDEF"), "2026-07-02", "svg", "upside_A-B-C-D-E-F_2026-07-02.svg"),
-        ("upside", list("ABCDEFG"), "2026-07-02", "svg", "upside_7-tickers_2026-07-02.svg"),
+        ("upside", [f"T{i}" for i in range(503)], "2026-07-02", "png", "upside_T0-T1-T2-T3-T4+498_2026-07-02.png"),
+        ("upside", list("ABCDE"), "2026-07-02", "svg", "upside_A-B-C-D-E_2026-07-02.svg"),
+        ("upside", list("ABCDEF"), "2026-07-02", "svg", "upside_A-B-C-D-E+1_2026-07-02.svg"),
         ("price-targets", ["1810.HK"], "2026-07-02", "html", "price-targets_1810.HK_2026-07-02.html"),
-        ("consensus", ["BRK-B", "F"], None, "csv", "consensus_BRK-B-F.csv"),
+        ("consensus", ["BRK-B", "F"], None, "csv", "consensus_BRK-B-F_2026-12-02.csv"),  # dated on export
         ("consensus", ["F", "F", "TSLA"], "2026", ".CSV", "consensus_F-TSLA_2026.csv"),
         ("upside", ["^GSPC", "EURUSD=X"], "2026-07-02", "png", "upside__GSPC-EURUSD_X_2026-07-02.png"),
-        ("upside", ["../../etc/passwd"], None, "png", "upside_.._.._etc_passwd.png"),
+        ("upside", ["../../etc/passwd"], None, "png", "upside_.._.._etc_passwd_2026-12-02.png"),
         ("upside", [], "2026-07-02", "png", "upside_2026-07-02.png"),
         ("my chart", ["F"], "2026-07-02", "png", "my_chart_F_2026-07-02.png"),
     ],
 )
 def test_export_filename(kind: str, tickers: list[str], as_of: str | None, ext: str, expected: str) -> None:
-    assert export.export_filename(kind, tickers, as_of, ext) == expected
+    assert export.export_filename(kind, tickers, as_of, ext, today=EXPORT_DAY) == expected
+
+
+def test_export_filename_names_the_universe_and_the_filters() -> None:
+    name = export.export_filename(
+        "top-bottom", ["XOM", "CVX", "COP", "EOG", "SLB", "OXY"], "2026-07-02", "png", scope=["sp500", "Energy", "Buy"]
+    )
+    assert name == "top-bottom_sp500_Energy_Buy_XOM-CVX-COP-EOG-SLB+1_2026-07-02.png"
+
+
+def test_a_long_export_filename_keeps_its_date() -> None:
+    name = export.export_filename("compare", ["A"], "2026-07-02", "csv", scope=["x" * 300])
+    assert name.endswith("_2026-07-02.csv") and len(name.encode()) <= 160
 
 
 @given(
@@ -458,12 +474,13 @@ def test_export_filename(kind: str, tickers: list[str], as_of: str | None, ext: 
     tickers=st.lists(st.text(max_size=300), max_size=10),
     as_of=st.none() | st.text(max_size=12),
     ext=st.sampled_from(["png", "svg", "html", "csv"]),
+    scope=st.lists(st.text(max_size=50), max_size=4),
 )
 def test_export_filename_is_always_a_plain_file_name(
-    kind: str, tickers: list[str], as_of: str | None, ext: str
+    kind: str, tickers: list[str], as_of: str | None, ext: str, scope: list[str]
 ) -> None:
-    name = export.export_filename(kind, tickers, as_of, ext)
-    assert re.fullmatch(r"[A-Za-z0-9._-]+", name)
+    name = export.export_filename(kind, tickers, as_of, ext, scope=scope, today=EXPORT_DAY)
+    assert re.fullmatch(r"[A-Za-z0-9._+-]+", name)
     assert not name.startswith(".")
     assert name.endswith("." + ext)
     assert Path(name).name == name

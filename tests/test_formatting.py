@@ -165,3 +165,67 @@ def test_change_cells_write_the_shared_fields_as_the_view_writes_a_cell() -> Non
 )
 def test_reasons_text_names_each_reason_once(reasons: dict[str, str], expected: str) -> None:
     assert fmt.reasons_text(reasons) == expected
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (0, "today"),
+        (1, "yesterday"),
+        (2, "2 days ago"),
+        (13, "13 days ago"),
+        (14, "2 weeks ago"),
+        (60, "2 months ago"),
+        (153, "5 months ago"),  # the bundle's 2026-07-02 on 2026-12-02
+        (466, "15 months ago"),  # finviz's 2025-08-21 on 2026-12-02
+        (1016, "3 years ago"),  # BYDDF's last close, 2024-02-20, seen on 2026-12-02
+        (-3, "dated in the future"),
+        (NAN, ""),
+    ],
+)
+def test_ago_text(days: float, expected: str) -> None:
+    assert fmt.ago_text(days) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "days", "stale", "expected"),
+    [
+        ("2026-07-02", 153, True, "⚠ 2026-07-02 · 5 months ago"),
+        ("2026-12-01", 1, False, "2026-12-01 · yesterday"),
+        ("2026", NAN, False, "2026 (no day given)"),
+        (None, NAN, True, "—"),  # nothing to mark
+    ],
+)
+def test_as_of_text_says_the_day_its_age_and_whether_it_is_stale(
+    value: str | None, days: float, stale: bool, expected: str
+) -> None:
+    assert fmt.as_of_text(value, days, is_stale=stale) == expected
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"consensus": "Hold", "rating_mean": 2.714, "coverage": "targets"}, "Hold · 2.71"),
+        ({"consensus": "Hold", "rating_mean": NAN, "buy": 2, "coverage": "targets"}, "Hold"),
+        ({"consensus": pd.NA, "rating_mean": NAN, "coverage": "none"}, "No consensus in the data"),
+        ({"consensus": pd.NA, "rating_mean": NAN, "coverage": "targets"}, "No rating"),
+    ],
+)
+def test_label_short_fits_a_narrow_column(row: dict[str, object], expected: str) -> None:
+    assert fmt.label_short(row) == expected
+
+
+def test_the_overview_table_puts_the_key_figures_first_and_the_details_behind() -> None:
+    table = load_bundle().table(["F", "BYDDF"])
+    # As the page gives them: an age for a full day only, and those 153 days are past the bundle's threshold.
+    days = pd.Series([153.0 if len(str(v)) == 10 else NAN for v in table["as_of"]])
+    shown = fmt.overview_table(
+        table, consensus_days=days, price_days=days, stale=days.notna(), stale_price=pd.Series([False] * len(table))
+    )
+    assert list(shown.columns) == [*fmt.OVERVIEW_KEY_COLUMNS, *fmt.OVERVIEW_DETAIL_COLUMNS]
+    assert fmt.OVERVIEW_KEY_COLUMNS[:4] == ("Ticker", "Consensus", "Upside", "Mean target")
+    tipranks = shown[(shown["Ticker"] == "F") & (shown["Source"] == "TipRanks")].iloc[0]
+    assert tipranks["Ratings"] == "2 Buy · 11 Hold · 1 Sell" and tipranks["Price"].endswith(" (close)")
+    assert tipranks["As of"] == "2026 (no day given)"  # a year has no age to mark
+    byddf = shown[shown["Ticker"] == "BYDDF"].iloc[0]
+    assert byddf["Consensus"] == "No consensus in the data" and byddf["Upside"] == "—"

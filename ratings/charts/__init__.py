@@ -16,7 +16,18 @@ from __future__ import annotations
 
 from .many import NO_CONSENSUS_NOTE, NO_PRICE_NOTE, NO_TARGET_NOTE, top_bottom_chart, upside_chart, upside_scatter
 from .over_time import HISTORY_MIN_TARGET_SPAN, history_chart, trend_chart
-from .style import CAPTION_NAME, LABEL_COLORS, NO_LABEL, SOURCE_COLORS, UPSIDE_FORMULA, escape, source_caption
+from .style import (
+    CAPTION_NAME,
+    LABEL_COLORS,
+    NO_LABEL,
+    SOURCE_COLORS,
+    UPSIDE_FORMULA,
+    alt_text,
+    escape,
+    for_screen,
+    source_caption,
+    subtitle_text,
+)
 from .ticker import price_target_chart, rating_breakdown_chart
 
 __all__ = [
@@ -29,11 +40,14 @@ __all__ = [
     "NO_TARGET_NOTE",
     "SOURCE_COLORS",
     "UPSIDE_FORMULA",
+    "alt_text",
     "escape",
+    "for_screen",
     "history_chart",
     "price_target_chart",
     "rating_breakdown_chart",
     "source_caption",
+    "subtitle_text",
     "top_bottom_chart",
     "trend_chart",
     "upside_chart",

@@ -138,12 +138,18 @@ def upside_chart(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     if not tickers:
         style.add_note(fig, "No tickers to show")
     heading = escape(title) if title is not None else "Implied upside to analyst price targets"
+    without = len(tickers) - plotted["ticker"].nunique()
+    summary = f"Upside to the mean target of {len(tickers):,} tickers, one dot per ticker and source"
+    if ranked := style.extremes(plotted["upside_mean"], plotted["ticker"], percent):
+        summary += f": {ranked}"
+    summary += f"; {without:,} without an upside." if without else "."
     return style.finish(
         fig,
         title=heading,
         subtitle="Dot: mean target · line: lowest to highest target · one colour per source",
         caption=style.source_caption(rows),
         height=max(220, 44 * len(tickers)),
+        summary=summary,
     )
 
 
@@ -239,7 +245,9 @@ def top_bottom_chart(table: pd.DataFrame, *, n: int = 10, metric: str = "upside_
                 name=name,
                 marker=dict(color=color),
                 text=[percent(v) if fraction else f"{v:,.2f}".rstrip("0").rstrip(".") for v in values],
-                textposition="outside",
+                # Inside a bar long enough to hold it, else beside it: a long bar's label outside would run
+                # into the ticker names on a narrow chart.
+                textposition="auto",
                 cliponaxis=False,
                 customdata=np.column_stack(
                     [
@@ -283,14 +291,17 @@ def top_bottom_chart(table: pd.DataFrame, *, n: int = 10, metric: str = "upside_
         zerolinecolor="#444",
     )
     heading = _metric_title(metric) + (
-        f": highest and lowest {n}" if len(groups) > 1 else (": all tickers" if len(rows) else "")
+        f": highest and lowest {n}" if len(groups) > 1 else (f": all {len(rows):,} tickers" if len(rows) else "")
     )
+    written = percent if fraction else (lambda v: f"{v:,.2f}")
+    ranked = style.extremes(rows["_value"], rows["ticker"], written)
     return style.finish(
         fig,
         title=escape(heading),
         subtitle="One row per ticker: its primary source" if has_primary else None,
         caption=style.source_caption(rows),
         height=max(220, 24 * len(ticks) + (24 if len(groups) > 1 else 0)),
+        summary=f"{len(rows):,} tickers with a value" + (f": {ranked}." if ranked else "."),
     )
 
 
@@ -371,10 +382,19 @@ def upside_scatter(
     fig.update_yaxes(title_text="Implied upside (mean target / price − 1)", tickformat="+.0%")
     left_out = len(rows) - len(shown)
     subtitle = f"{len(shown):,} rows" + (f"; {left_out:,} without an upside or this value left out" if left_out else "")
+    if not numeric_color and color == "consensus" and shown["consensus"].isna().any():
+        subtitle += f"; {NO_LABEL}: a price target without a rating mean, so no consensus label"
+    ranked = style.extremes(shown["_y"], shown["ticker"], percent)
     return style.finish(
         fig,
         title=f"Implied upside against {escape(_metric_title(x).lower())}",
         subtitle=subtitle,
         caption=style.source_caption(shown),
         height=480,
+        summary=f"{len(shown):,} tickers, upside against {plain_metric(x)}" + (f": {ranked}." if ranked else "."),
     )
+
+
+def plain_metric(metric: str) -> str:
+    """A metric's title in lower case, for a sentence."""
+    return _metric_title(metric).lower()

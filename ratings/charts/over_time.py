@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..core import HISTORY_CLOSE_MAX_AGE, LABELS
-from ..formatting import count, dated, money, percent, utc_minute
+from ..formatting import count, counts_text, dated, money, percent, utc_minute
 from ..schema import COUNT_COLUMNS
 from . import style
 from .style import LABEL_COLORS, NO_LABEL, NO_LABEL_COLOR, NOTE_COLOR, SPARE_COLORS, escape
@@ -110,7 +110,21 @@ def trend_chart(trend: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     )
     heading = style.chart_title(title, tickers, "analyst recommendations by month")
     subtitle = "Strong Buy to Strong Sell, stacked; the latest fetch of each ticker"
-    return style.finish(fig, title=heading, subtitle=subtitle, caption=caption, height=320)
+    return style.finish(
+        fig, title=heading, subtitle=subtitle, caption=caption, height=320, summary=_trend_summary(rows)
+    )
+
+
+def _trend_summary(rows: pd.DataFrame) -> str:
+    """'AAPL, Feb 2025: 7 Strong Buy · 21 Buy · 14 Hold · 2 Sell · 2 Strong Sell (4 months shown).'"""
+    if rows.empty:
+        return "No recommendation trend in the data."
+    said = []
+    for ticker, group in rows.groupby("ticker", sort=False):
+        latest = group.to_dict("records")[-1]
+        month = style.plain(_month_text(latest["_month"]))
+        said.append(f"{ticker}, {month}: {counts_text(latest) or 'no counts'} ({len(group)} months shown)")
+    return "; ".join(said) + "."
 
 
 def _placed(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -229,7 +243,24 @@ def history_chart(metrics: pd.DataFrame, *, title: str | None = None) -> go.Figu
         caption=caption,
         height=460,
         extra_top=20,
+        summary=_history_summary(rows),
     )
+
+
+def _history_summary(rows: pd.DataFrame) -> str:
+    """'TSLA, Yahoo Finance: mean target $421.16 (2026-06-29) to $397.87 (2026-08-08), 18 snapshots, now Buy.'"""
+    if rows.empty:
+        return "No consensus history in the data."
+    said = []
+    for (ticker, source), group in rows.groupby(["ticker", "source"], sort=False):
+        first, last = group.iloc[0], group.iloc[-1]
+        label = last["consensus"] if isinstance(last["consensus"], str) else NO_LABEL
+        start, end = money(first["target_mean"], first["currency"]), money(last["target_mean"], last["currency"])
+        said.append(
+            f"{ticker}, {source}: mean target {start} ({first['_day']:%Y-%m-%d}) to {end} ({last['_day']:%Y-%m-%d}),"
+            f" {len(group)} snapshots, now {label}"
+        )
+    return "; ".join(said) + "."
 
 
 def _history_hover(row: Mapping[Any, Any]) -> str:

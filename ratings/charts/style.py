@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -142,14 +142,18 @@ def finish(
     title: str,
     caption: str,
     height: int,
+    summary: str,
     subtitle: str | None = None,
     bottom: int = 60,
     extra_top: int = 0,
 ) -> go.Figure:
     """Common look: template, escaped title, legend on top, the caption below the plot area.
 
-    `title` and `subtitle` must already be escaped; `bottom` is the room the x axis needs below
-    the plot area, `extra_top` the room subplot titles need above it.
+    `title` and `subtitle` must already be escaped; `summary` is plain text, one sentence of what the
+    chart shows, for its text alternative; `bottom` is the room the x axis needs below the plot
+    area, `extra_top` the room subplot titles need above it. This is the figure as it is exported
+    (a file must say what it shows and where its numbers come from); :func:`for_screen` is the
+    page's version of it.
     """
     lines = [escape(line) for line in _wrap(caption)]
     caption_height = 16 * len(lines)
@@ -183,7 +187,14 @@ def finish(
             bgcolor="rgba(0,0,0,0)",
         ),
         hoverlabel=dict(align="left"),
-    )
+        # Kept escaped like every text of a figure; alt_text() and subtitle_text() give them back as plain text.
+        meta={
+            "alt": escape(f"{plain(title)}. {summary}"),
+            "subtitle": subtitle or "",
+            "screen": {"height": height + bottom + extra_top + _LEGEND_ROOM + 10, "top": _LEGEND_ROOM + extra_top,
+                       "bottom": bottom + 10},
+        },
+    )  # fmt: skip
     fig.add_annotation(
         name=CAPTION_NAME,
         text="<br>".join(lines),
@@ -199,6 +210,73 @@ def finish(
         font=dict(size=11, color=NOTE_COLOR),
     )
     return fig
+
+
+#: Room above the plot area for the legend on a page, where the page's own heading names the chart.
+_LEGEND_ROOM = 40
+
+
+def for_screen(fig: go.Figure) -> go.Figure:
+    """The figure as a page draws it, a copy: no title, subtitle or source caption inside it.
+
+    On a page those are text of their own (the section's heading, a caption, the chart's text
+    alternative), which a narrow screen wraps where a figure's one-line title would be cut off.
+    Greys meant for a white background are left to the page's theme. The exported file keeps all.
+    """
+    screen = go.Figure(fig)
+    meta = dict(fig.layout.meta or {})
+    geometry = meta.get("screen")
+    if not geometry:
+        return screen
+    screen.layout.annotations = [a for a in screen.layout.annotations if a.name != CAPTION_NAME]
+    for annotation in screen.layout.annotations:
+        if annotation.font.color == NOTE_COLOR:
+            annotation.font.color = None
+    for trace in screen.data:
+        textfont = getattr(trace, "textfont", None)
+        if textfont is not None and textfont.color == NOTE_COLOR:
+            trace.textfont.color = None
+    screen.update_layout(
+        title=dict(text="", subtitle=dict(text="")),
+        height=geometry["height"],
+        margin=dict(t=geometry["top"], b=geometry["bottom"]),
+        legend=dict(y=1 - 4 / geometry["height"]),
+        font=dict(color=None),
+    )
+    return screen
+
+
+def alt_text(fig: go.Figure) -> str:
+    """The figure's text alternative, as plain text: its title and a one-line summary of what it shows."""
+    return plain(str((fig.layout.meta or {}).get("alt") or fig.layout.title.text or "Chart"))
+
+
+def subtitle_text(fig: go.Figure) -> str:
+    """The figure's subtitle as plain text ('' if none): what its marks mean, for a caption on a page."""
+    return plain(str((fig.layout.meta or {}).get("subtitle") or ""))
+
+
+def extremes(values: pd.Series, labels: pd.Series, written: Callable[[float], str]) -> str:
+    """'highest TSLA +25.3%, lowest F -2.1%' from the known `values` (labelled by `labels`); '' if none."""
+    known = values.astype("float64")
+    known = known[known.notna()]
+    if known.empty:
+        return ""
+    ranked = known.sort_values(kind="stable")
+    named = labels.reindex(ranked.index).astype(str)
+    highest = f"highest {named.iloc[-1]} {written(float(ranked.iloc[-1]))}"
+    return highest if len(ranked) == 1 else f"{highest}, lowest {named.iloc[0]} {written(float(ranked.iloc[0]))}"
+
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    """Plotly's HTML-like text (as this module escapes it) as plain text: tags dropped, then entities decoded.
+
+    Tags are dropped before decoding, so a '&lt;b&gt;' from the data comes back as the text '<b>'.
+    """
+    return html.unescape(_TAGS.sub("", text.replace("<br>", " "))).strip()
 
 
 def add_note(

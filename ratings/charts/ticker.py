@@ -13,10 +13,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..core import BAND_EDGES, COVERAGE_NONE, LABELS
-from ..formatting import count, dated, money
+from ..formatting import MISSING, count, counts_text, dated, money, money_range
 from ..schema import CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, day_mask
 from . import style
-from .style import LABEL_COLORS, NOTE_COLOR, escape
+from .style import LABEL_COLORS, NO_LABEL, NOTE_COLOR, escape, plain
 
 # --- one ticker: price and targets ------------------------------------------------------------
 
@@ -123,8 +123,8 @@ def price_target_chart(
 
     if x_dates:
         first, last = min(x_dates), max(x_dates)
-        # Room right of the last marker for its "Highest $20.00" label at a page's chart width.
-        pad = max((last - first) * 0.18, pd.Timedelta(days=20))
+        # Room right of the last marker for its "$20.00" label, at a phone's chart width too.
+        pad = max((last - first) * 0.2, pd.Timedelta(days=20))
         fig.update_xaxes(range=[first - pd.Timedelta(days=5), last + pad])
     fig.update_xaxes(type="date", title_text=None, visible=bool(fig.data))  # no empty dates axis
     fig.update_yaxes(
@@ -142,12 +142,29 @@ def price_target_chart(
     return style.finish(
         fig,
         title=f"{heading}: price and analyst price targets",
-        subtitle="Markers: lowest, mean and highest target on the day each source published them"
+        subtitle="Markers: lowest (▲), mean (◆) and highest (▼) target on the day each source published them"
         if not dated_rows.empty
         else None,
         caption=caption,
         height=440,
+        summary=_price_summary(ticker, closes, targeted, price_currency),
     )
+
+
+def _price_summary(ticker: str, closes: pd.DataFrame, targeted: pd.DataFrame, currency: Any) -> str:
+    """'F: daily closes 2020-12-30 to 2026-07-02, last $13.35; Yahoo Finance mean target $14.90 (2026-07-02).'"""
+    parts = []
+    if not closes.empty:
+        last = closes.iloc[-1]
+        span = f"{closes['date'].min():%Y-%m-%d} to {last['date']:%Y-%m-%d}"
+        parts.append(f"daily closes {span}, last {money(last['close'], currency)}")
+    for row in targeted.to_dict("records"):
+        if pd.notna(row["target_mean"]):
+            low_high = money_range(row["target_low"], row["target_high"], row["currency"])
+            spread = f", lowest to highest {low_high}" if low_high != MISSING else ""
+            mean = money(row["target_mean"], row["currency"])
+            parts.append(f"{row['source']} mean target {mean}{spread} ({dated(row['as_of'])})")
+    return f"{ticker}: " + ("; ".join(parts) if parts else "no prices and no price targets in the data") + "."
 
 
 _TARGET_KINDS = (("low", "Lowest target", "triangle-up"), ("mean", "Mean target", "diamond"),
@@ -171,7 +188,9 @@ def _add_target_markers(fig: go.Figure, row: Mapping[Any, Any], color: str) -> N
                 symbol=[symbol for _, _, symbol in kinds],
                 line=dict(color="white", width=1),
             ),
-            text=[f"{label.split()[0]} {escape(money(row[f'target_{k}'], currency))}" for k, label, _ in kinds],
+            # The amount only: the marker's shape says which target (the legend and the hover name it), and a
+            # short label fits beside the last close on a phone's narrow chart.
+            text=[escape(money(row[f"target_{k}"], currency)) for k, _, _ in kinds],
             textposition="middle right",
             textfont=dict(color=color, size=11),
             customdata=[k for k, _, _ in kinds],
@@ -289,14 +308,19 @@ def rating_breakdown_chart(table: pd.DataFrame) -> go.Figure:
             layer="below",
             name=f"band {label}",
         )
+        # The two narrow outer bands are labelled a line lower, flush with the scale's ends, so that their
+        # names neither run off the chart nor into their neighbours' on a phone's narrow chart.
+        outer = {LABELS[0]: (lower, "left"), LABELS[-1]: (upper, "right")}.get(label)
         fig.add_annotation(
             name="band_label",
             text=label,
             xref=xref,
             yref=f"{yref} domain",
-            x=(lower + upper) / 2,
+            x=outer[0] if outer else (lower + upper) / 2,
+            xanchor=outer[1] if outer else "center",
             y=1,
             yanchor="top",
+            yshift=-15 if outer else 0,
             showarrow=False,
             font=dict(size=11, color=NOTE_COLOR),
         )
@@ -341,14 +365,13 @@ def rating_breakdown_chart(table: pd.DataFrame) -> go.Figure:
         )
     fig.update_xaxes(
         range=[BAND_EDGES[0] - 0.05, BAND_EDGES[-1] + 0.05],
-        tickvals=list(range(1, 6)),
-        ticktext=[f"{i} {label}" for i, label in enumerate(LABELS, start=1)],
+        tickvals=list(range(1, 6)),  # the bands name the labels; the axis gives the scale's numbers
         showgrid=False,
         row=scale_row,
         col=1,
     )
-    # Reversed category axis with room above the first row for the band labels.
-    fig.update_yaxes(range=[max(len(rated), 1) - 0.5, -1.1], showticklabels=not rated.empty, row=scale_row, col=1)
+    # Reversed category axis with room above the first row for the band labels (two lines of them).
+    fig.update_yaxes(range=[max(len(rated), 1) - 0.5, -1.4], showticklabels=not rated.empty, row=scale_row, col=1)
     if not several and tickers:
         name = every["name"].dropna()
         heading = (
@@ -359,10 +382,17 @@ def rating_breakdown_chart(table: pd.DataFrame) -> go.Figure:
     else:
         heading = "Analyst ratings by source"
     body = 70 * (sizes["scale"] + (sizes["counts"] if "counts" in panels else 0)) + 90 * len(panels)
+    said = [
+        f"{plain(r['label'])}: {r['consensus'] if isinstance(r['consensus'], str) else NO_LABEL}"
+        + (f" {r['rating_mean']:.2f} of 5" if pd.notna(r["rating_mean"]) else "")
+        + (f" ({counts})" if (counts := counts_text(r)) else "")
+        for r in rows.to_dict("records")
+    ]
     return style.finish(
         fig,
         title=heading,
         caption=style.source_caption(rows),
         height=max(260, body),
         extra_top=20,
+        summary=("; ".join(said) if said else "No rating in the data") + ".",
     )

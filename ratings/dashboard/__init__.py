@@ -19,12 +19,23 @@ The names below are what the pages use, so that a page reads ``ui.chart(...)`` a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import cache
 from .downloads import chart, consensus_csv, csv_button, static_export_available, static_export_note
 from .links import link_choice, link_day, link_int, link_subset, link_text, link_ticker, link_warning
 from .live import refresh_controls, staleness_banner
 from .markdown import md, md_list, rst_to_markdown
-from .provenance import describe_source, price_sources, price_used, provenance_caption, sources_table, table_height
+from .provenance import (
+    describe_source,
+    overview_frame,
+    price_sources,
+    price_used,
+    provenance_caption,
+    sources_table,
+    stale_note,
+    table_height,
+)
 from .source import SOURCE_LABELS, data_name, freshness_text, load_dataset, open_dataset, source, source_choice
 from .state import (
     CHANGES,
@@ -42,9 +53,13 @@ from .state import (
 )
 from .watchlist import initial_watchlist, watchlist_box, watchlist_input, watchlist_tickers
 
+#: The dashboard's favicon, served by Streamlit itself.
+FAVICON = str(Path(__file__).with_name("favicon.png"))
+
 __all__ = [
     "CHANGES",
     "COMPARE",
+    "FAVICON",
     "METHODOLOGY",
     "OVERVIEW",
     "SOURCE_LABELS",
@@ -70,6 +85,7 @@ __all__ = [
     "md",
     "md_list",
     "open_dataset",
+    "overview_frame",
     "price_sources",
     "price_used",
     "provenance_caption",
@@ -83,6 +99,7 @@ __all__ = [
     "source",
     "source_choice",
     "sources_table",
+    "stale_note",
     "staleness_banner",
     "static_export_available",
     "static_export_note",

@@ -6,7 +6,7 @@ never pays for an export nobody asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 
 import pandas as pd
@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from .. import export
+from ..charts import alt_text, for_screen, subtitle_text
+from .markdown import md
 
 MIME = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html", "csv": "text/csv"}
 
@@ -32,10 +34,27 @@ def static_export_note() -> None:
         )
 
 
-def chart(fig: go.Figure, *, kind: str, tickers: Iterable[str], as_of: str | None, key: str) -> None:
-    """Draw a chart with its PNG, SVG and HTML download buttons (files made only when clicked)."""
-    # theme=None: the figure keeps its own template, so the screen matches the downloaded files.
-    st.plotly_chart(fig, key=f"{key}-chart", theme=None, config={"displaylogo": False})
+def chart(
+    fig: go.Figure,
+    *,
+    kind: str,
+    tickers: Iterable[str],
+    as_of: str | None,
+    key: str,
+    scope: Sequence[str] = (),
+) -> None:
+    """Draw a chart with its PNG, SVG and HTML download buttons (files made only when clicked).
+
+    On the page the chart follows the app's theme (light or dark) and leaves its title and source
+    caption to the page; what its marks mean is a caption above it, and its title and a one-line
+    summary are its text alternative. The downloaded files are the whole figure, on white, with its
+    title and sources, so that a file says what it shows wherever it goes.
+    """
+    if legend := subtitle_text(fig):
+        st.caption(md(legend))
+    st.plotly_chart(
+        for_screen(fig), key=f"{key}-chart", theme="streamlit", config={"displaylogo": False}, alt=alt_text(fig)
+    )
     formats = ("png", "svg", "html") if static_export_available() else ("html",)
     names = list(tickers)
     with st.container(horizontal=True, gap="small"):
@@ -43,7 +62,7 @@ def chart(fig: go.Figure, *, kind: str, tickers: Iterable[str], as_of: str | Non
             st.download_button(
                 fmt.upper(),
                 data=partial(export.figure_bytes, fig, fmt),
-                file_name=export.export_filename(kind, names, as_of, fmt),
+                file_name=export.export_filename(kind, names, as_of, fmt, scope=scope),
                 mime=MIME[fmt],
                 key=f"{key}-{fmt}",
                 on_click="ignore",
@@ -53,13 +72,20 @@ def chart(fig: go.Figure, *, kind: str, tickers: Iterable[str], as_of: str | Non
 
 
 def csv_button(
-    frame: pd.DataFrame, *, kind: str, tickers: Iterable[str], as_of: str | None, key: str, label: str = "CSV"
+    frame: pd.DataFrame,
+    *,
+    kind: str,
+    tickers: Iterable[str],
+    as_of: str | None,
+    key: str,
+    label: str = "CSV",
+    scope: Sequence[str] = (),
 ) -> None:
     """A CSV download of `frame` (formula-safe, made only when clicked)."""
     st.download_button(
         label,
         data=partial(export.csv_bytes, frame),
-        file_name=export.export_filename(kind, list(tickers), as_of, "csv"),
+        file_name=export.export_filename(kind, list(tickers), as_of, "csv", scope=scope),
         mime=MIME["csv"],
         key=f"{key}-csv",
         on_click="ignore",

@@ -8,12 +8,44 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from .. import core
 from ..charts import source_caption
 from ..dataset import Dataset
-from ..formatting import MISSING, count, dataset_label, dated, label_text, money, money_range, percent
+from ..formatting import (
+    MISSING,
+    STALE_MARK,
+    count,
+    dataset_label,
+    dated,
+    label_text,
+    money,
+    money_range,
+    overview_table,
+    percent,
+)
 from .markdown import md
 from .source import freshness_text
 from .state import METHODOLOGY
+
+
+def overview_frame(table: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The overview's table in words, each date with its age today and a mark where it is stale."""
+    now = pd.Timestamp.now(tz="UTC")
+    return overview_table(
+        table,
+        consensus_days=core.age_in_days(table["as_of"], now),
+        price_days=core.age_in_days(table["price_as_of"], now),
+        stale=core.stale(table["as_of"], now, core.STALE_AFTER[kind]),
+        stale_price=core.stale(table["price_as_of"], now, core.STALE_PRICE_AFTER),
+    )
+
+
+def stale_note(kind: str) -> str:
+    """What the stale mark means for `kind` of data."""
+    return (
+        f"{STALE_MARK} stale: a consensus more than {core.STALE_AFTER[kind].days} days old here, a price more than "
+        f"{core.STALE_PRICE_AFTER.days} days old; analysts and prices may have moved since (see Methodology, Age)."
+    )
 
 
 def price_sources(dataset: Dataset, tickers: Iterable[str]) -> list[str]:

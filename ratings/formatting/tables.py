@@ -10,9 +10,12 @@ import pandas as pd
 
 from .values import (
     MISSING,
+    as_of_text,
     count,
+    counts_text,
     dated,
     is_missing,
+    label_short,
     label_text,
     money,
     money_range,
@@ -61,14 +64,66 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
             "Ticker": table["ticker"],
             "Name": table["name"].fillna(MISSING),
             **figure_cells(rows),
-            "Upside range": [
-                MISSING if is_missing(r["upside_low"]) else f"{percent(r['upside_low'])} to {percent(r['upside_high'])}"
-                for r in rows
-            ],
+            "Upside range": [_upside_range(r) for r in rows],
             "Source": table["source"].fillna(MISSING),
             "As of": [dated(v) for v in table["as_of"]],
         }
     )
+
+
+#: The overview's key figures, in this order: the first four fit a phone's width, all of them a laptop's.
+OVERVIEW_KEY_COLUMNS: tuple[str, ...] = (
+    "Ticker", "Consensus", "Upside", "Mean target", "Analysts", "Price", "As of", "Source",
+)  # fmt: skip
+#: The overview's details, behind a toggle: what the key figures stand on.
+OVERVIEW_DETAIL_COLUMNS: tuple[str, ...] = (
+    "Name", "Ratings", "Median target", "Upside (median)", "Target range", "Upside range", "Price date",
+)  # fmt: skip
+
+
+def overview_table(
+    table: pd.DataFrame, *, consensus_days: pd.Series, price_days: pd.Series, stale: pd.Series, stale_price: pd.Series
+) -> pd.DataFrame:
+    """The overview's table: the key figures (``OVERVIEW_KEY_COLUMNS``), then the details.
+
+    `consensus_days` and `price_days` are each row's age in days (NaN without a day), `stale` and
+    `stale_price` whether it is past its threshold (:mod:`ratings.core`): both say so in the cell.
+    """
+    rows = table.to_dict("records")
+    upside = [percent(r["upside_mean"]) for r in rows]
+    return pd.DataFrame(
+        {
+            "Ticker": table["ticker"].to_numpy(),
+            "Consensus": [label_short(r) for r in rows],
+            "Upside": upside,
+            "Mean target": [money(r["target_mean"], r["currency"]) for r in rows],
+            "Analysts": [count(r["n_analysts"]) for r in rows],
+            "Price": [
+                money(r["price"], r["currency"]) + (CLOSE_MARK if r["price_source"] == "close" else "") for r in rows
+            ],
+            "As of": [
+                as_of_text(v, d, is_stale=s) for v, d, s in zip(table["as_of"], consensus_days, stale, strict=True)
+            ],
+            "Source": table["source"].fillna(MISSING).to_numpy(),
+            "Name": table["name"].fillna(MISSING).to_numpy(),
+            "Ratings": [counts_text(r) or MISSING for r in rows],
+            "Median target": [money(r["target_median"], r["currency"]) for r in rows],
+            "Upside (median)": [percent(r["upside_median"]) for r in rows],
+            "Target range": [money_range(r["target_low"], r["target_high"], r["currency"]) for r in rows],
+            "Upside range": [_upside_range(r) for r in rows],
+            "Price date": [
+                as_of_text(v, d, is_stale=s)
+                for v, d, s in zip(table["price_as_of"], price_days, stale_price, strict=True)
+            ],
+        },
+        columns=[*OVERVIEW_KEY_COLUMNS, *OVERVIEW_DETAIL_COLUMNS],
+    )
+
+
+def _upside_range(row: Mapping[Any, Any]) -> str:
+    if is_missing(row["upside_low"]):
+        return MISSING
+    return f"{percent(row['upside_low'])} to {percent(row['upside_high'])}"
 
 
 #: Yahoo's analyst actions in words.
@@ -195,6 +250,8 @@ __all__ = [
     "ACTION_WORDS",
     "CLOSE_MARK",
     "FIGURE_COLUMNS",
+    "OVERVIEW_DETAIL_COLUMNS",
+    "OVERVIEW_KEY_COLUMNS",
     "action_text",
     "change_cells",
     "changes_table",
@@ -202,6 +259,7 @@ __all__ = [
     "figure_cells",
     "figure_texts",
     "grade_change",
+    "overview_table",
     "target_change",
     "upgrades_table",
     "worded_changes",

@@ -94,6 +94,42 @@ def label_text(row: Mapping[Any, Any]) -> str:
     return f"{label} ({'; '.join(detail)})" if detail else str(label)
 
 
+def label_short(row: Mapping[Any, Any]) -> str:
+    """'Hold · 2.71' (the label and its 1-5 mean, for a narrow column) or 'No consensus in the data'."""
+    text = label_text(row)
+    if is_missing(row.get("consensus")) or is_missing(row.get("rating_mean")):
+        return text.split(" (", 1)[0]
+    return f"{row['consensus']} · {float(row['rating_mean']):.2f}"
+
+
+def ago_text(days: Any) -> str:
+    """Whole days of age in words: 'today', 'yesterday', '12 days ago', '3 weeks ago', '5 months ago',
+    '2 years ago'; '' when unknown (a date without a day)."""
+    if is_missing(days):
+        return ""
+    n = int(days)
+    if n < 0:
+        return "dated in the future"
+    if n <= 1:
+        return ("today", "yesterday")[n]
+    for limit, unit, size in ((14, "day", 1), (60, "week", 7), (730, "month", 30.44), (10**9, "year", 365.25)):
+        if n < limit:
+            amount = max(1, round(n / size))
+            return f"{amount} {unit}{'s' if amount != 1 else ''} ago"
+    return ""  # unreachable: the last limit holds every age
+
+
+#: Beside a figure older than its kind of data allows (:data:`ratings.core.STALE_AFTER`).
+STALE_MARK = "⚠"
+
+
+def as_of_text(value: Any, days: Any, *, is_stale: bool = False) -> str:
+    """'2026-07-02 · 5 months ago', with ``STALE_MARK`` first when stale; a year-only date says so."""
+    ago = ago_text(days)
+    text = f"{dated(value)} · {ago}" if ago else dated(value)
+    return f"{STALE_MARK} {text}" if is_stale and text != MISSING else text
+
+
 def dated(value: Any) -> str:
     """An ISO date as text; reduced precision says so: '2026 (no day given)'."""
     if is_missing(value) or value == "":
@@ -146,12 +182,16 @@ def age_text(then: Any, now: Any) -> str:
 
 __all__ = [
     "MISSING",
+    "STALE_MARK",
     "age_text",
+    "ago_text",
+    "as_of_text",
     "as_utc",
     "count",
     "counts_text",
     "dated",
     "is_missing",
+    "label_short",
     "label_text",
     "money",
     "money_range",
