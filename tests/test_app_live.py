@@ -310,7 +310,6 @@ def test_refresh_fetches_the_watchlist_with_a_progress_bar_and_shows_it(store_pa
     assert not at.get("progress") and len(table(at)) == len(COVERED)
 
 
-
 def test_the_watchlist_box_stays_on_every_run_of_a_switch_to_live_without_a_store(store_path: Path) -> None:
     """The steps of a bug seen in the browser: bundle -> Live (no store yet: nothing else on the page) ->
     Refresh -> type a ticker. The box must be drawn in every one of those runs: one left out and drawn
@@ -328,6 +327,7 @@ def test_the_watchlist_box_stays_on_every_run_of_a_switch_to_live_without_a_stor
     run(at)
     assert at.query_params["tickers"] == ",".join([*COVERED, "MSFT"])
     assert list(table(at)["Ticker"]) == [*COVERED, "MSFT"]
+
 
 def test_a_failed_refresh_keeps_the_last_good_data_and_says_how_old_it_is(store_path: Path) -> None:
     earlier = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3, minutes=5)
