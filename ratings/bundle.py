@@ -1,7 +1,8 @@
 """The bundled snapshot in ``data/``: read it and check it against its manifest.
 
 It is read only from the project's ``data/`` folder (or ``$RATINGS_DATA_DIR``), every file checked
-against the sha256 in ``manifest.json``, and never from anywhere else.
+against the sha256 in ``manifest.json``, and never from anywhere else. Every file is required: the
+recorded trend and upgrades and the adjusted closes are as much a part of the snapshot as the consensus.
 """
 
 from __future__ import annotations
@@ -14,13 +15,27 @@ import pandas as pd
 
 from .dataset import DataError, Dataset
 from .paths import data_dir
-from .schema import CONSENSUS, CONSENSUS_HISTORY, PRICES, UNIVERSE, Schema, SchemaError, conform, validate
+from .schema import (
+    CONSENSUS,
+    CONSENSUS_HISTORY,
+    PRICES,
+    TREND,
+    UNIVERSE,
+    UPGRADES,
+    Schema,
+    SchemaError,
+    conform,
+    validate,
+)
 
 #: The bundle's files and the schema each must follow.
 BUNDLE_FILES: dict[str, Schema] = {
     "consensus.parquet": CONSENSUS,
     "consensus_history.parquet": CONSENSUS_HISTORY,
+    "trend.parquet": TREND,
+    "upgrades.parquet": UPGRADES,
     "prices.parquet": PRICES,
+    "adjusted_prices.parquet": PRICES,
     "universe.parquet": UNIVERSE,
 }
 
@@ -66,6 +81,9 @@ def load_bundle(directory: Path | None = None, *, verify: bool = True) -> Datase
         history=frames["consensus_history.parquet"],
         prices=frames["prices.parquet"],
         universe=frames["universe.parquet"],
+        trend=frames["trend.parquet"],
+        upgrades=frames["upgrades.parquet"],
+        adjusted_closes=frames["adjusted_prices.parquet"],
         sources=manifest.get("sources", {}),
         kind="bundle",
         location=str(directory),

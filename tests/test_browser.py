@@ -171,7 +171,8 @@ def test_the_overview_csv_downloads_in_a_real_browser(app_url: str, browser: Bro
     download.save_as(saved)
     page.close()
 
-    assert download.suggested_filename == export_filename("consensus", ["F", "TSLA", "1810.HK"], "2026-07-02", "csv")
+    # The file is dated by the newest as-of shown: TSLA's current Yahoo row, of 2026-08-08.
+    assert download.suggested_filename == export_filename("consensus", ["F", "TSLA", "1810.HK"], "2026-08-08", "csv")
     rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
     assert list(rows[0])[: len(CSV_COLUMNS)] == list(CSV_COLUMNS)
     assert {row["ticker"] for row in rows} == {"F", "TSLA", "1810.HK"}

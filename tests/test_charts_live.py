@@ -132,7 +132,7 @@ def test_trend_of_several_tickers_groups_them_on_the_axis() -> None:
 
 @pytest.mark.parametrize("trend", [TREND.empty(), None])
 def test_an_empty_trend_is_a_note_not_an_error(trend: pd.DataFrame | None, bundle: Dataset) -> None:
-    frame = bundle.trend if trend is None else trend  # the bundle has no trend at all
+    frame = bundle.trend_for("F") if trend is None else trend  # F is not among the bundle's recorded tickers
     assert frame.empty
     fig = charts.trend_chart(frame)
     assert not [t for t in fig.data if isinstance(t, go.Bar)]
