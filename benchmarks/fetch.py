@@ -4,7 +4,8 @@
 
 No network: ``tests/fake_yahoo.py`` answers every request after sleeping ``--latency`` seconds.
 The tickers are generated symbols (BM000, BM001, ...) served AAPL's recorded responses, so every
-endpoint yfinance calls answers as a fully covered ticker does. The rate limit is off.
+endpoint yfinance calls answers as a fully covered ticker does, the analysis tab (estimates and
+earnings history, one request) included. The rate limit is off.
 
 Two figures:
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'cold (fake Yahoo)':<22}{cold_s:>10.2f}s{requests:>10}{fetched:>6}")
     print(f"{'ideal for that load':<22}{ideal_s:>10.2f}s{'':>10}")
     print(f"{'warm (result cache)':<22}{warm_s:>10.3f}s{warm_requests:>10}{from_cache:>6}")
-    print(f"requests by endpoint: {per_endpoint}")
+    print(f"requests by endpoint: {per_endpoint} ({requests / args.tickers:.1f} per ticker)")
     print(f"ratio vs ideal {ratio:.3f} (target <= 1.3); cache speedup {speedup:.0f}x (target >= 50)")
     print(
         json.dumps(
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 "latency_s": args.latency,
                 "workers": args.workers,
                 "requests": requests,
+                "requests_per_ticker": round(requests / args.tickers, 2),
                 "requests_by_endpoint": per_endpoint,
                 "cold_s": round(cold_s, 4),
                 "ideal_s": round(ideal_s, 4),

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from .core import consensus_table
-from .schema import PRICES, TREND, UPGRADES, FetchLogEntry
+from .estimates import TickerEstimates, estimates_table, ticker_estimates
+from .schema import EPS_REVISIONS, EPS_TREND, ESTIMATES, PRICES, SURPRISES, TREND, UPGRADES, FetchLogEntry
 
 #: Where a Dataset can come from: the bundled snapshot, the local store, or Yahoo now (via the store).
 KINDS: tuple[str, ...] = ("bundle", "store", "live")
@@ -37,7 +38,10 @@ class Dataset:
     ``close`` adjusted), for scoring analysts' calls over years. ``last_fetch`` is the store's latest
     fetch log entry;
     ``no_coverage`` maps a ticker whose latest fetch Yahoo answered with "no analyst coverage" to
-    when (UTC): its consensus, if any, is older than that.
+    when (UTC): its consensus, if any, is older than that. ``estimates``, ``eps_trend``,
+    ``eps_revisions`` and ``surprises`` are Yahoo's analysis tab, every stored fetch of it (empty for a
+    source without estimates): :meth:`estimates_for` gives one ticker's latest, :meth:`estimates_table`
+    the table with the derived figures of :mod:`ratings.estimates`.
     """
 
     consensus: pd.DataFrame
@@ -53,6 +57,10 @@ class Dataset:
     adjusted_closes: pd.DataFrame = field(default_factory=PRICES.empty)
     last_fetch: FetchLogEntry | None = None
     no_coverage: Mapping[str, str] = field(default_factory=dict)
+    estimates: pd.DataFrame = field(default_factory=ESTIMATES.empty)
+    eps_trend: pd.DataFrame = field(default_factory=EPS_TREND.empty)
+    eps_revisions: pd.DataFrame = field(default_factory=EPS_REVISIONS.empty)
+    surprises: pd.DataFrame = field(default_factory=SURPRISES.empty)
 
     @cached_property
     def known_tickers(self) -> frozenset[str]:
@@ -76,6 +84,14 @@ class Dataset:
     def upgrades_for(self, ticker: str) -> pd.DataFrame:
         rows = self.upgrades[self.upgrades["ticker"] == ticker]
         return rows.sort_values("graded_at", ascending=False).reset_index(drop=True)
+
+    def estimates_for(self, ticker: str) -> TickerEstimates:
+        """`ticker`'s analysis tab: its latest estimates, EPS trend and revisions, and every recorded quarter."""
+        return ticker_estimates(ticker, self.estimates, self.eps_trend, self.eps_revisions, self.surprises)
+
+    def estimates_table(self, tickers: list[str] | None = None) -> pd.DataFrame:
+        """``ESTIMATES_TABLE`` for `tickers` (or all): one row per ticker and period, with derived figures."""
+        return estimates_table(self.estimates, self.eps_trend, self.eps_revisions, self.surprises, tickers)
 
     def sp500(self) -> list[str]:
         return sorted(self.universe.loc[self.universe["in_sp500"], "ticker"])

@@ -1,8 +1,10 @@
 """Fetch from Yahoo and keep it: one refresh = :func:`ratings.yahoo.fetch`, then one store transaction.
 
 Both ``ratings fetch`` and the dashboard's refresh button go through :func:`refresh`, so they
-store the same things and log the same reasons. A failed ticker never erases what the store
-already has: the store only ever appends snapshots, and a failure writes none.
+store the same things (the consensus, trend, upgrades, prices and names, and the analysis tab's
+estimates, EPS trend, revisions and surprises, all in the one transaction) and log the same reasons.
+A failed ticker never erases what the store already has: the store only ever appends snapshots, and
+a failure writes none.
 """
 
 from __future__ import annotations
@@ -65,7 +67,16 @@ def refresh(
         )
         if batch.fetched or batch.no_coverage:
             written: WriteSummary | None = store.write_batch(
-                batch.snapshots, batch.trend, batch.upgrades, batch.prices, batch.names, log_entry=log
+                batch.snapshots,
+                batch.trend,
+                batch.upgrades,
+                batch.prices,
+                batch.names,
+                log_entry=log,
+                estimates=batch.estimates,
+                eps_trend=batch.eps_trend,
+                eps_revisions=batch.eps_revisions,
+                surprises=batch.surprises,
             )
         else:
             store.log_fetch(log)

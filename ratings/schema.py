@@ -33,6 +33,8 @@ These frames cross module boundaries:
     Names and sectors of the tickers the bundle knows.
 ``NAMES``
     Name and quote currency of each fetched ticker (the live loader's and the store's).
+``ESTIMATES``, ``EPS_TREND``, ``EPS_REVISIONS``, ``SURPRISES``
+    Yahoo's analysis tab, one row per ticker, period (or quarter) and fetch: see "Estimates" below.
 
 Timestamps are UTC text to the second in one spelling, :data:`TIMESTAMP_FORMAT`
 (``2026-07-02T14:03:11Z``), so that text order is time order; :func:`utc_text` writes any ISO
@@ -264,6 +266,81 @@ NAMES = Schema(
         """
     ),
     key=("ticker",),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimates: Yahoo's analysis tab (quoteSummary earningsTrend and earningsHistory)
+#
+# One row per ticker, period (Yahoo's '0q' this quarter, '+1q' next quarter, '0y' this fiscal year,
+# '+1y' next fiscal year) or reported quarter, and fetch: the store keeps every fetch as a dated snapshot.
+# Amounts are in the row's `currency`, the one Yahoo names for the estimates: the company's *financial*
+# (reporting) currency, which can differ from the quote currency of its price and targets (BEKE quotes
+# in USD, reports in CNY; a London listing quotes in GBp, reports in GBP). The two are never mixed or
+# converted. A period Yahoo fills with zeros because no analyst covers it has unknown figures, not 0.
+
+#: How a fetch names a ticker Yahoo has no estimates for (its warning begins so).
+NO_ESTIMATES_REASON = "no estimates"
+
+
+def _estimate_schema(name: str, key: str, table: str) -> Schema:
+    """A schema of the analysis tab: ticker and `key` first, then `table`'s columns, currency and observed_at."""
+    shared = columns(
+        f"""
+        ticker       text   Yahoo-style symbol
+        {key}
+        {table}
+        currency     text   the currency Yahoo names for these figures (its financial currency); <NA> if none
+        observed_at  text   ISO timestamp (UTC) of the fetch that returned the row
+        """
+    )
+    return Schema(name, shared, key=("ticker", "observed_at", shared[1].name))
+
+
+_PERIOD = "period       text   Yahoo's period: '0q' this quarter, '+1q' next quarter, '0y' this year, '+1y' next year"
+
+ESTIMATES = _estimate_schema(
+    "estimates",
+    _PERIOD,
+    """end_date          text   ISO day the period ends (Yahoo's endDate); <NA> if Yahoo gave none
+    eps_mean          float  mean EPS estimate of the analysts, per share
+    eps_low           float  lowest EPS estimate
+    eps_high          float  highest EPS estimate
+    eps_analysts      count  analysts behind the EPS estimates; <NA> when none (then every eps_ figure is unknown)
+    eps_year_ago      float  EPS of the same period a year before
+    eps_growth        float  eps_mean against eps_year_ago, as Yahoo reports it (a fraction: 0.051 is +5.1%)
+    revenue_mean      float  mean revenue estimate
+    revenue_low       float  lowest revenue estimate
+    revenue_high      float  highest revenue estimate
+    revenue_analysts  count  analysts behind the revenue estimates; <NA> when none (revenue_ figures unknown)
+    revenue_year_ago  float  revenue of the same period a year before
+    revenue_growth    float  revenue_mean against revenue_year_ago, as Yahoo reports it (a fraction)""",
+)
+EPS_TREND = _estimate_schema(
+    "eps_trend",
+    _PERIOD,
+    """eps_current  float  the mean EPS estimate now
+    eps_7d_ago   float  the mean EPS estimate 7 days before the fetch
+    eps_30d_ago  float  the mean EPS estimate 30 days before the fetch
+    eps_60d_ago  float  the mean EPS estimate 60 days before the fetch
+    eps_90d_ago  float  the mean EPS estimate 90 days before the fetch""",
+)
+EPS_REVISIONS = _estimate_schema(
+    "eps_revisions",
+    _PERIOD,
+    """up_7d     count  analysts who raised their EPS estimate in the last 7 days
+    down_7d   count  analysts who lowered their EPS estimate in the last 7 days
+    up_30d    count  analysts who raised their EPS estimate in the last 30 days
+    down_30d  count  analysts who lowered their EPS estimate in the last 30 days""",
+)
+SURPRISES = _estimate_schema(
+    "surprises",
+    "quarter  text   ISO day the reported fiscal quarter ended",
+    """period          text   Yahoo's period relative to the fetch: '-1q' the last reported quarter, ... '-4q'
+    eps_estimate    float  mean EPS estimate before the report
+    eps_actual      float  the EPS reported
+    eps_difference  float  eps_actual - eps_estimate, as Yahoo reports it
+    surprise        float  eps_difference / |eps_estimate|, as Yahoo reports it (a fraction: 0.0205 is +2.05%)""",
 )
 
 

@@ -79,8 +79,9 @@ LOADERS: dict[str, Callable[[Path | None, Path | None, pd.DataFrame | None], Dat
 def read_store(path: str | os.PathLike[str] | None = None) -> Dataset:
     """The local store at `path` (or the default) as a :class:`Dataset` of kind ``store``.
 
-    consensus = :meth:`Store.latest`, history = :meth:`Store.history`, prices, trend, upgrades,
-    and the stored names as ``UNIVERSE`` rows (no sector; ``in_sp500`` False because the store does
+    consensus = :meth:`Store.latest`, history = :meth:`Store.history`, prices, trend, upgrades, the
+    analysis tab (estimates, EPS trend, revisions, surprises: every stored fetch), and the stored
+    names as ``UNIVERSE`` rows (no sector; ``in_sp500`` False because the store does
     not know index membership: :func:`load` merges the bundle's universe for it). All read from one
     state of the file. Raises :class:`~ratings.store.StoreError` if there is no usable store.
     """
@@ -90,6 +91,12 @@ def read_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         prices = store.prices()
         trend = store.trend()
         upgrades = store.upgrades()
+        analysis = {
+            "estimates": store.estimates(),
+            "eps_trend": store.eps_trend(),
+            "eps_revisions": store.eps_revisions(),
+            "surprises": store.surprises(),
+        }
         names = store.names()
         fetches = store.fetch_log(limit=FETCH_LOG_DEPTH)
         newest = store.last_observed_at()
@@ -129,6 +136,7 @@ def read_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         upgrades=upgrades,
         last_fetch=fetches[0] if fetches else None,
         no_coverage=latest_no_coverage(fetches),
+        **analysis,
     )
 
 

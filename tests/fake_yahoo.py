@@ -7,8 +7,10 @@ Yahoo bodies:
 
 * ``fc.yahoo.com`` and ``/v1/test/getcrumb``: a non-empty text answer (the crumb handshake);
 * ``v10/finance/quoteSummary/{SYMBOL}?modules=a,b``: the recorded module bodies of that symbol
-  merged into one answer; a module not recorded for it is absent, as Yahoo does; a symbol without
-  any recorded module answers Yahoo's HTTP 404 "No fundamentals data found" (as ETFs and crypto do);
+  merged into one answer; a module not recorded for it (or recorded as Yahoo's 404) is absent, as Yahoo
+  does; when none of the asked modules is there, Yahoo's HTTP 404 "No fundamentals data found for any of
+  the summaryTypes=a,b"; a symbol without any recorded module answers HTTP 404 "No fundamentals data
+  found for symbol: S" (as ETFs and crypto do);
 * ``v7/finance/quote?symbols=S`` and ``v8/finance/chart/{SYMBOL}`` (any range, ``history()`` first
   asks ``range=1d`` for the time zone): the recorded body, else HTTP 404 with Yahoo's error body;
 * the key-statistics time series ``.info`` also asks for: an empty (HTTP 200) answer;
@@ -19,7 +21,9 @@ Scenarios per symbol: :meth:`FakeYahoo.recorded_in` (the February 2021 recording
 instead of the 2025 one: a second fetch "on another day" with real data), :meth:`FakeYahoo.serve_as`
 (recorded data under another symbol),
 :meth:`~FakeYahoo.no_fundamentals`, :meth:`~FakeYahoo.pence_quoted`, :meth:`~FakeYahoo.empty_trend`,
-:meth:`~FakeYahoo.with_price_targets`, and :meth:`~FakeYahoo.fail` (HTTP status N times or forever,
+:meth:`~FakeYahoo.with_price_targets`, :meth:`~FakeYahoo.without_modules` (a symbol's answer less some
+modules: no estimates), :meth:`~FakeYahoo.quote_from_price` (a v7 quote made of the recorded ``price``
+module), and :meth:`~FakeYahoo.fail` (HTTP status N times or forever,
 network error, malformed or truncated JSON); :attr:`~FakeYahoo.offline` makes every host unresolvable,
 as with no network at all. ``latency_s`` makes every request sleep (the benchmark),
 and every request is logged (:meth:`~FakeYahoo.count`, :attr:`~FakeYahoo.max_in_flight`).
@@ -29,7 +33,10 @@ Use it as a context manager (``with FakeYahoo() as fake: ...``) or, in tests, th
 scripts insert it themselves).
 
 Recorded symbols: AAPL (all modules, v7 quote, v8 chart), AMZN and GOOG (financialData, price,
-recommendationTrend, upgradeDowngradeHistory), MSFT (chart only). In 2021 (:data:`RECORDED_2021`):
+recommendationTrend, upgradeDowngradeHistory, earningsTrend, earningsHistory), BEKE (quoted in USD,
+its estimates in CNY) and CRON (periods no EPS analyst covers) with those modules and quoteType,
+HISU-U.TO (an ETF: price and quoteType only, Yahoo's 404 for every analyst module), MSFT (chart only).
+In 2021 (:data:`RECORDED_2021`):
 AAPL (financialData, price, recommendationTrend, upgradeDowngradeHistory) and GOOG (the same but
 price); no quote or chart, which the fake then answers with HTTP 404, as for AMZN and GOOG.
 """
@@ -54,6 +61,8 @@ from curl_cffi.requests import exceptions as curl_exceptions
 from curl_cffi.requests.headers import Headers
 
 PAYLOAD_DIR = Path(__file__).resolve().parent / "payloads" / "yahoo"
+#: Yahoo's analysis tab: EPS and revenue estimates, and the earnings history.
+ANALYSIS_MODULES = ("earningsTrend", "earningsHistory")
 #: The recorded files this fake serves: (file, symbol, endpoint, quoteSummary module or "").
 RECORDED: tuple[tuple[str, str, str, str], ...] = (
     *(
@@ -71,8 +80,26 @@ RECORDED: tuple[tuple[str, str, str, str], ...] = (
     ("2025-chart-AAPL.json", "AAPL", "chart", ""),
     *(
         (f"2025-quoteSummary-{module}-{symbol}.json", symbol, "quoteSummary", module)
+        for symbol in ("AAPL", "AMZN", "GOOG")
+        for module in ANALYSIS_MODULES
+    ),
+    *(
+        (f"2025-quoteSummary-{module}-{symbol}.json", symbol, "quoteSummary", module)
         for symbol in ("AMZN", "GOOG")
         for module in ("financialData", "price", "recommendationTrend", "upgradeDowngradeHistory")
+    ),
+    # Recorded the same day (2025-02-24); HISU-U.TO's analyst modules are Yahoo's 404 answers.
+    *(
+        (f"2025-quoteSummary-{module}-{symbol}.json", symbol, "quoteSummary", module)
+        for symbol in ("BEKE", "CRON", "HISU-U.TO")
+        for module in (
+            "financialData",
+            "price",
+            "quoteType",
+            "recommendationTrend",
+            "upgradeDowngradeHistory",
+            *ANALYSIS_MODULES,
+        )
     ),
     ("2024-chart-MSFT-1d-20bars.json", "MSFT", "chart", ""),
 )
@@ -140,8 +167,11 @@ class Fault:
     times: int | None = None
     endpoints: frozenset[str] = DATA_ENDPOINTS
     served: int = 0
+    module: str | None = None  # only the quoteSummary requests that ask for this module
 
-    def applies(self, endpoint: str) -> bool:
+    def applies(self, endpoint: str, modules: tuple[str, ...] = ()) -> bool:
+        if self.module is not None and self.module not in modules:
+            return False
         return endpoint in self.endpoints and (self.times is None or self.served < self.times)
 
 
@@ -162,8 +192,11 @@ def load_recorded(payload_dir: Path = PAYLOAD_DIR, year: str = "2025") -> dict[s
     """The responses recorded in `year` (a key of :data:`RECORDINGS`), by symbol."""
     symbols: dict[str, SymbolData] = {}
     for filename, symbol, endpoint, module in RECORDINGS[year]:
-        body = json.loads((payload_dir / filename).read_text(encoding="utf-8"))["body"]
+        recording = json.loads((payload_dir / filename).read_text(encoding="utf-8"))
+        body = recording["body"]
         data = symbols.setdefault(symbol, SymbolData())
+        if recording["status"] != 200:  # Yahoo's 404 "No fundamentals data found": the module is absent
+            continue
         if endpoint == "quoteSummary":
             data.modules[module] = body["quoteSummary"]["result"][0][module]
         elif endpoint == "quote":
@@ -189,7 +222,7 @@ class FakeYahoo:
     def __init__(self, *, latency_s: float = 0.0, sleep: Callable[[float], None] = time.sleep) -> None:
         self.latency_s = latency_s
         self._sleep = sleep
-        self.symbols: dict[str, SymbolData] = {s: recorded(s) for s in ("AAPL", "AMZN", "GOOG", "MSFT")}
+        self.symbols: dict[str, SymbolData] = {s: recorded(s) for s in dict.fromkeys(r[1] for r in RECORDED)}
         self.derived: set[str] = set()
         self.faults: dict[str, Fault] = {}
         self.log: list[LoggedRequest] = []
@@ -270,6 +303,22 @@ class FakeYahoo:
             row.update(priceTargetAction=action, currentPriceTarget=current, priorPriceTarget=prior)
         return data
 
+    def without_modules(self, symbol: str, *modules: str, like: str = "AAPL") -> SymbolData:
+        """`like`'s responses less the quoteSummary `modules` (test input): by default the analysis tab's
+        two, which makes Yahoo answer that request with its 404, as for funds and many non-US listings."""
+        data = self.serve_as(symbol, like)
+        for module in modules or ANALYSIS_MODULES:
+            data.modules.pop(module, None)
+        return data
+
+    def quote_from_price(self, symbol: str) -> SymbolData:
+        """Give `symbol` a v7 quote made of its recorded quoteSummary ``price`` module (test input): the same
+        fields (currency, names, regularMarketPrice), for a symbol whose v7 quote was not recorded."""
+        data = self.symbols[symbol]
+        data.quote = copy.deepcopy(data.modules["price"])
+        self.derived.add(symbol)
+        return data
+
     def fail(
         self,
         symbol: str,
@@ -278,16 +327,18 @@ class FakeYahoo:
         status: int = 429,
         times: int | None = None,
         endpoints: Iterable[str] = DATA_ENDPOINTS,
+        module: str | None = None,
     ) -> Fault:
         """Make `symbol`'s requests to `endpoints` fail `times` times (None: forever), then answer.
 
-        One fault per symbol: this replaces any earlier one. ``status`` answers that HTTP status
-        (429 with Yahoo's plain-text body); ``network`` raises curl_cffi's ConnectionError of a reset
+        With `module`, only the quoteSummary requests asking for that module fail (the analysis tab's
+        ``earningsTrend``, say). One fault per symbol: this replaces any earlier one. ``status`` answers
+        that HTTP status (429 with Yahoo's plain-text body); ``network`` raises curl_cffi's ConnectionError of a reset
         connection (transient: yfinance does not retry it, the loader does); ``malformed`` answers
         an HTML page with HTTP 200;
         ``truncated`` answers the first half of the real body.
         """
-        fault = Fault(kind, status=status, times=times, endpoints=frozenset(endpoints))
+        fault = Fault(kind, status=status, times=times, endpoints=frozenset(endpoints), module=module)
         self.faults[symbol] = fault
         return fault
 
@@ -384,7 +435,7 @@ class FakeYahoo:
                     f"Failed to perform, curl: (6) Could not resolve host: {host}. "
                     "See https://curl.se/libcurl/c/libcurl-errors.html first for more details."
                 )
-            fault = self._take_fault(symbol, endpoint)
+            fault = self._take_fault(symbol, endpoint, modules)
             if fault is not None and fault.kind == "network":
                 outcome = "fault: network error"
                 # A failure of this one request (the host is up): what a dropped connection looks like.
@@ -416,10 +467,10 @@ class FakeYahoo:
                     )
                 )
 
-    def _take_fault(self, symbol: str | None, endpoint: str) -> Fault | None:
+    def _take_fault(self, symbol: str | None, endpoint: str, modules: tuple[str, ...]) -> Fault | None:
         with self._lock:
             fault = self.faults.get(symbol or "")
-            if fault is None or not fault.applies(endpoint):
+            if fault is None or not fault.applies(endpoint, modules):
                 return None
             fault.served += 1
             return fault
@@ -440,6 +491,11 @@ class FakeYahoo:
             if data is None or not data.modules:
                 return 404, _json(no_fundamentals_body(symbol)), JSON_TYPE, source if data else "unrecorded"
             result = {m: data.modules[m] for m in modules if m in data.modules}
+            if not result:  # Yahoo's answer when none of the asked modules exists for the symbol
+                body = not_found_body(
+                    "quoteSummary", f"No fundamentals data found for any of the summaryTypes={','.join(modules)}"
+                )
+                return 404, _json(body), JSON_TYPE, source
             return 200, _json({"quoteSummary": {"result": [result], "error": None}}), JSON_TYPE, source
         if endpoint == "quote" and symbol:
             if data is None or data.quote is None:

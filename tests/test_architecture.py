@@ -2,7 +2,7 @@
 
 Layers, lowest first (docs/architecture.md)::
 
-    schema, paths, tickers  <  core, changes  <  dataset, bundle, sources, store, yahoo, refresh
+    schema, paths, tickers  <  core, changes, estimates  <  dataset, bundle, sources, store, yahoo, refresh
       <  charts, export, formatting  <  cli, dashboard  <  pages/, app.py
 
 A module may import from its own layer or a lower one, never a higher one; within the package no
@@ -23,7 +23,7 @@ MAX_LINES = 450
 
 LAYERS: dict[str, int] = {
     **dict.fromkeys(("schema", "paths", "tickers"), 0),
-    **dict.fromkeys(("core", "changes"), 1),
+    **dict.fromkeys(("core", "changes", "estimates"), 1),
     **dict.fromkeys(("dataset", "bundle", "sources", "store", "yahoo", "refresh"), 2),
     **dict.fromkeys(("charts", "export", "formatting"), 3),
     **dict.fromkeys(("cli", "dashboard", "__main__"), 4),

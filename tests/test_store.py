@@ -904,6 +904,7 @@ def build_old_store(path: Path, version: int) -> pd.DataFrame:
 RELEASED_MIGRATIONS = (
     "032bc2293a4cc345dd499617e396d9e6ed590f2125cd682b077e0e0f1d4e0578",
     "c1dfc698a616fc879a58e0332a95c5f85ad3864200bfbd1e324c49a6bd102967",
+    "4cf26a16a4d1da50b194923a3f56a43e82757b76885ae71cd98b77ea48028dfe",
 )
 
 

@@ -1,5 +1,5 @@
 """The ``ratings`` command line: fetch from Yahoo into the local store, print the consensus table, its
-history and what changed, export charts and data, start the dashboard.
+history, what changed and analysts' estimates, export charts and data, start the dashboard.
 
 Every subcommand is one ``_cmd_*`` function in :mod:`.commands`, registered in :func:`.args.build_parser`;
 data is loaded only through :func:`.data.load_dataset`, whose ``--source`` is ``bundle`` (the bundled

@@ -11,7 +11,15 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 
-from .commands import _cmd_changes, _cmd_dashboard, _cmd_export, _cmd_fetch, _cmd_history, _cmd_table
+from .commands import (
+    _cmd_changes,
+    _cmd_dashboard,
+    _cmd_estimates,
+    _cmd_export,
+    _cmd_fetch,
+    _cmd_history,
+    _cmd_table,
+)
 from .data import SOURCES
 from .output import PROG
 
@@ -173,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=_iso_day, default=None, metavar="DATE", help="compare with the last snapshot on or before DATE"
     )
     _add_format(changes, TABLE_FORMATS)
+
+    estimates = _add_command(
+        commands, "estimates", _cmd_estimates, data_options, "print analysts' EPS and revenue estimates",
+        "Print each ticker's EPS and revenue estimates for this and next quarter and year (its latest fetch), "
+        "how they moved over 30 and 90 days, the analysts' revisions, how far apart they are, and how often "
+        "the company beat the EPS estimate. Amounts are in the company's reporting currency, named on each row.",
+    )  # fmt: skip
+    _add_format(estimates, TABLE_FORMATS)
 
     export = _add_command(
         commands, "export", _cmd_export, data_options, "write charts or the CSV to a folder",

@@ -15,14 +15,23 @@ import pandas as pd
 
 from ..core import coverage_partition, primary_rows, snapshot_days
 from ..dataset import Dataset
-from ..formatting import kind_name, worded_changes
+from ..estimates import ESTIMATES_CSV_COLUMNS
+from ..formatting import kind_name, no_estimates_text, worded_changes
 from ..paths import PROJECT_ROOT
 from ..schema import CONSENSUS_HISTORY, conform
 from .data import fetchable_tickers, history_frame, load_dataset, resolve_tickers, store_path_of
 from .errors import EXIT_NOTHING_SHOWN, EXIT_OK, EXIT_USAGE, CommandError
 from .fetching import fetch_into_store
 from .output import _os_error_text, _printable, _say, _write, _write_bytes
-from .views import HISTORY_COLUMNS, changes_terminal_frame, fixed_width, history_text, json_text, table_text
+from .views import (
+    HISTORY_COLUMNS,
+    changes_terminal_frame,
+    estimates_text,
+    fixed_width,
+    history_text,
+    json_text,
+    table_text,
+)
 
 
 def _dataset_and_tickers(args: argparse.Namespace) -> tuple[Dataset, list[str]]:
@@ -130,6 +139,20 @@ def _cmd_changes(args: argparse.Namespace) -> int:
         _say("nothing moved " + (f"since {args.since}" if args.since else "since the previous snapshot"))
         return EXIT_OK
     _print_frame(frame, CHANGES.names, args.format, lambda: fixed_width(changes_terminal_frame(frame)))
+    return EXIT_OK
+
+
+def _cmd_estimates(args: argparse.Namespace) -> int:
+    dataset, tickers = _dataset_and_tickers(args)
+    table = dataset.estimates_table(tickers)
+    shown = set(table["ticker"])
+    where = kind_name(dataset.kind)
+    for ticker in (t for t in tickers if t not in shown):
+        _say(no_estimates_text(_printable(ticker, 20), where, no_coverage=ticker in dataset.no_coverage))
+    if not shown:
+        hint = " (fetch them with `ratings fetch TICKER...`)" if dataset.kind == "bundle" else ""
+        raise CommandError(f"nothing to show: no estimates for {', '.join(tickers)} in {where}{hint}")
+    _print_frame(table, ESTIMATES_CSV_COLUMNS, args.format, lambda: estimates_text(table, dataset))
     return EXIT_OK
 
 

@@ -1,5 +1,5 @@
-"""The command line's text views: the consensus table, a ticker's history and what moved in fixed-width
-columns, the fetch's report lines, and JSON records.
+"""The command line's text views: the consensus table, a ticker's history, what moved and analysts'
+estimates in fixed-width columns, the fetch's report lines, and JSON records.
 
 Their cells come from :mod:`ratings.formatting`, as the dashboard's do; what a terminal adds is here:
 user text escaped, the columns a terminal has room for, and the fixed-width layout.
@@ -16,7 +16,20 @@ import pandas as pd
 
 from ..core import HISTORY_CLOSE_MAX_AGE, add_metrics
 from ..dataset import Dataset
-from ..formatting import MISSING, change_cells, dated, display_table, figure_cells, figure_texts
+from ..formatting import (
+    ESTIMATE_COLUMNS,
+    MISSING,
+    beat_rate_text,
+    change_cells,
+    currency_note,
+    dated,
+    display_table,
+    estimate_cells,
+    figure_cells,
+    figure_texts,
+    surprise_cells,
+    utc_minute,
+)
 from ..schema import CONSENSUS_HISTORY, COUNT_COLUMNS, CSV_COLUMNS, conform
 from .output import STATUS_WORDS, _printable
 
@@ -63,7 +76,11 @@ TERMINAL_COLUMNS = [
     "Mean target", "Upside", "Target range",
 ]  # fmt: skip
 
-_RIGHT_ALIGNED = frozenset({"Analysts", "Price", "Mean target", "Upside"})
+_RIGHT_ALIGNED = frozenset(
+    {"Analysts", "Price", "Mean target", "Upside"}
+    | {"EPS estimate", "EPS growth", "Revenue estimate", "Revenue growth", "30-day revision", "90-day revision"}
+    | {"EPS dispersion", "EPS actual", "Difference", "Surprise"}
+)
 
 
 def fixed_width(frame: pd.DataFrame) -> str:
@@ -176,6 +193,41 @@ def changes_terminal_frame(frame: pd.DataFrame) -> pd.DataFrame:
             "Since": [_observed(r["since"]) for r in rows],
         }
     )
+
+
+# ---------------------------------------------------------------------------- ratings estimates
+
+ESTIMATES_NOTE = (
+    "Revision: the mean EPS estimate's move since 30 / 90 days ago. Net revisions: (analysts who raised "
+    "their EPS estimate - those who lowered it) / analysts, over 30 days. Dispersion: (highest - lowest "
+    "estimate) / |mean|."
+)
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], frame.to_dict("records"))
+
+
+def estimates_text(table: pd.DataFrame, dataset: Dataset) -> str:
+    """``ratings estimates`` for a terminal: per ticker, a heading naming the currency and the fetch, its
+    periods' figures, its reported quarters, then how the figures are computed."""
+    blocks: list[str] = []
+    for ticker, rows in table.groupby("ticker", sort=False):
+        first = _rows(rows)[0]
+        quote = dataset.consensus.loc[dataset.consensus["ticker"] == ticker, "currency"].dropna()
+        unit = currency_note(first["currency"], quote.iloc[0] if not quote.empty else None)
+        name = dataset.universe.loc[dataset.universe["ticker"] == ticker, "name"].dropna()
+        named = f"{ticker} ({_printable(str(name.iloc[0]), NAME_WIDTH)})" if not name.empty else str(ticker)
+        parts = [
+            _printable(f"{named}: estimates {unit}, fetched {utc_minute(first['observed_at'])}", 300),
+            fixed_width(pd.DataFrame(estimate_cells(_rows(rows)), columns=list(ESTIMATE_COLUMNS))),
+            f"Earnings surprises: {beat_rate_text(first)}.",
+        ]
+        quarters = dataset.estimates_for(str(ticker)).surprises
+        if not quarters.empty:
+            parts.append(fixed_width(pd.DataFrame(surprise_cells(_rows(quarters)))))
+        blocks.append("\n".join(part.rstrip("\n") for part in parts))
+    return "\n\n".join([*blocks, ESTIMATES_NOTE]) + "\n"
 
 
 # ------------------------------------------------------------------------------- ratings fetch

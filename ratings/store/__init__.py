@@ -17,6 +17,10 @@ Tables
                    returned no name does not erase a known one.
     ``fetch_log``  one row per fetch: start, end, tickers, ok / no-coverage / failed counts and the
                    per-ticker reasons (JSON), for "last refresh failed 10 min ago: rate limited".
+    ``estimates``, ``eps_trend``, ``eps_revisions``
+                   Yahoo's analysis tab per fetch (``ESTIMATES``, ``EPS_TREND``, ``EPS_REVISIONS``),
+                   UNIQUE(ticker, observed_at, period): a dated snapshot per ticker, period and fetch.
+    ``surprises``  the earnings history per fetch (``SURPRISES``), UNIQUE(ticker, observed_at, quarter).
 
 Timestamps (``observed_at``, ``graded_at``, ``first_seen_at``, fetch times) are stored in
 :data:`ratings.schema.TIMESTAMP_FORMAT` (``2026-07-02T14:03:11Z``), so that text order is time

@@ -6,7 +6,7 @@ or duplicate keys raises :class:`ratings.schema.SchemaError` and nothing at all 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from ..schema import (
     utc_text,
     validate,
 )
+from .sql import ANALYSIS_TABLES
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class WriteSummary:
     names: TableCount = field(default_factory=TableCount)
     log_id: int | None = None
     fetched_at: str = ""
+    estimates: TableCount = field(default_factory=TableCount)
+    eps_trend: TableCount = field(default_factory=TableCount)
+    eps_revisions: TableCount = field(default_factory=TableCount)
+    surprises: TableCount = field(default_factory=TableCount)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Batch:
     names: pd.DataFrame
     log: FetchLogEntry | None
     fetched_at: str
+    analysis: dict[str, pd.DataFrame]  # by table of sql.ANALYSIS_TABLES
 
 
 def prepare_batch(
@@ -76,11 +82,17 @@ def prepare_batch(
     names: pd.DataFrame | None,
     log_entry: FetchLogEntry | None,
     fetched_at: object,
+    analysis: Mapping[str, pd.DataFrame | None] | None = None,
 ) -> Batch:
     """Check and normalise one fetch (see :meth:`Store.write_batch` for what each argument is)."""
     snaps = _prepare(snapshots, SNAPSHOTS, not_null=("ticker", "source_id", "observed_at"), times=("observed_at",))
     trends = _prepare(trend, TREND, not_null=("ticker", "observed_at", "period"), times=("observed_at",))
     grades = _prepare(upgrades, UPGRADES, not_null=("ticker", "graded_at", "firm", "action"), times=("graded_at",))
+    given = analysis or {}
+    tab = {
+        table: _prepare(given.get(table), schema, not_null=schema.key, times=("observed_at",))
+        for table, schema in ANALYSIS_TABLES.items()
+    }
     log = _prepare_log(log_entry) if log_entry is not None else None
     return Batch(
         snapshots=snaps,
@@ -89,7 +101,8 @@ def prepare_batch(
         prices=_prepare_prices(prices),
         names=_prepare(names, NAMES, not_null=("ticker",)),
         log=log,
-        fetched_at=_fetched_at(fetched_at, snaps, trends, log),
+        fetched_at=_fetched_at(fetched_at, [snaps, trends, *tab.values()], log),
+        analysis=tab,
     )
 
 
@@ -156,14 +169,15 @@ def _prepare_log(entry: FetchLogEntry) -> FetchLogEntry:
     )
 
 
-def _fetched_at(given: object, snaps: pd.DataFrame, trends: pd.DataFrame, log: FetchLogEntry | None) -> str:
-    """`given`, else the newest observed_at of the snapshots or trend, else the log entry's end, else now."""
+def _fetched_at(given: object, observed_frames: Sequence[pd.DataFrame], log: FetchLogEntry | None) -> str:
+    """`given`, else the newest observed_at of the frames (snapshots, trend, estimates...), else the log
+    entry's end, else now."""
     if given is not None:
         try:
             return utc_text(given)
         except ValueError as exc:
             raise SchemaError(f"fetched_at: {exc}") from None
-    observed = pd.concat([snaps["observed_at"], trends["observed_at"]]).dropna()
+    observed = pd.concat([frame["observed_at"] for frame in observed_frames]).dropna()
     if not observed.empty:
         return str(observed.max())
     return log.finished_at if log is not None else utc_now()

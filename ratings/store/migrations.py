@@ -8,6 +8,7 @@ transaction; a file of a newer version than this code knows is refused and left 
     v1  snapshots, upgrades (firm's grades only), names.
     v2  trend, prices, fetch_log; the price-target columns of upgrades (price_target_action,
         prior_price_target, current_price_target); an index of snapshots by time.
+    v3  estimates, eps_trend, eps_revisions, surprises: Yahoo's analysis tab, a dated snapshot per fetch.
 """
 
 from __future__ import annotations

@@ -6,7 +6,19 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from ..schema import CONSENSUS, CONSENSUS_HISTORY, PRICES, SNAPSHOTS, TREND, UPGRADES
+from ..schema import (
+    CONSENSUS,
+    CONSENSUS_HISTORY,
+    EPS_REVISIONS,
+    EPS_TREND,
+    ESTIMATES,
+    PRICES,
+    SNAPSHOTS,
+    SURPRISES,
+    TREND,
+    UPGRADES,
+    Schema,
+)
 
 SNAPSHOT_COLUMNS = tuple(SNAPSHOTS.names)
 TREND_COLUMNS = tuple(TREND.names)
@@ -35,6 +47,25 @@ FILL_UPGRADE_TARGETS = (
     " AND (price_target_action IS NULL OR prior_price_target IS NULL OR current_price_target IS NULL)"
     " AND coalesce(?, ?, ?) IS NOT NULL"
 )
+#: The analysis tab's tables, each keeping its frame's schema: one row per ticker, fetch and period (or quarter).
+ANALYSIS_TABLES: dict[str, Schema] = {
+    "estimates": ESTIMATES,
+    "eps_trend": EPS_TREND,
+    "eps_revisions": EPS_REVISIONS,
+    "surprises": SURPRISES,
+}
+# Table and column names come from the schemas above (constants), never from data.
+INSERT_ANALYSIS = {
+    table: f"INSERT INTO {table} ({', '.join(schema.names)}) VALUES ({', '.join('?' * len(schema.names))})"  # noqa: S608
+    f" ON CONFLICT ({', '.join(schema.key)}) DO NOTHING"
+    for table, schema in ANALYSIS_TABLES.items()
+}
+# A fetch's periods in the order Yahoo sent them (0q, +1q, 0y, +1y: the order they were inserted); quarters by day.
+SELECT_ANALYSIS = {
+    table: f"SELECT {', '.join(schema.names)} FROM {table}{{where}}"  # noqa: S608
+    f" ORDER BY ticker, observed_at, {'quarter' if table == 'surprises' else 'rowid'}"
+    for table, schema in ANALYSIS_TABLES.items()
+}
 INSERT_PRICES = (
     "INSERT INTO prices (ticker, date, close, currency, source_id, fetched_at) VALUES (?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (ticker, date) DO NOTHING"
@@ -92,7 +123,8 @@ SELECT_PRICES = f"SELECT {', '.join(PRICE_COLUMNS)} FROM prices{{where}} ORDER B
 SELECT_NAMES = "SELECT ticker, name, currency, updated_at FROM names ORDER BY ticker"
 SELECT_TICKERS = (
     "SELECT ticker FROM snapshots UNION SELECT ticker FROM trend UNION SELECT ticker FROM upgrades"
-    " UNION SELECT ticker FROM prices UNION SELECT ticker FROM names ORDER BY ticker"
+    " UNION SELECT ticker FROM prices UNION SELECT ticker FROM names UNION SELECT ticker FROM estimates"
+    " UNION SELECT ticker FROM surprises ORDER BY ticker"
 )
 SELECT_LOG = (
     "SELECT id, started_at, finished_at, tickers, ok, no_coverage, failed, reasons FROM fetch_log"

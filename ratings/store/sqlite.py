@@ -159,6 +159,9 @@ class Store:
         validate(frame, schema)
         return frame
 
+    def _read_analysis(self, table: str, tickers: Iterable[str] | None) -> pd.DataFrame:
+        return self._read(sql.SELECT_ANALYSIS[table], tickers, sql.ANALYSIS_TABLES[table])
+
     def _scalar(self, statement: str, params: Sequence[Any] = ()) -> Any:
         with self._lock, self._errors("read"):
             row = self._conn.execute(statement, tuple(params)).fetchone()
@@ -176,19 +179,30 @@ class Store:
         log_entry: FetchLogEntry | None = None,
         *,
         fetched_at: object = None,
+        estimates: pd.DataFrame | None = None,
+        eps_trend: pd.DataFrame | None = None,
+        eps_revisions: pd.DataFrame | None = None,
+        surprises: pd.DataFrame | None = None,
     ) -> WriteSummary:
         """Store one fetch, all of it or nothing, in one short transaction.
 
-        Frames follow SNAPSHOTS, TREND, UPGRADES, PRICES and NAMES (missing columns are unknown;
-        ``None`` means nothing of that kind). `fetched_at` dates the prices' and names' rows (the
-        newest fetch wins) and the upgrades' ``first_seen_at``; by default it is the latest
-        ``observed_at`` of the snapshots or trend, else the log entry's end, else now.
+        Frames follow SNAPSHOTS, TREND, UPGRADES, PRICES, NAMES, ESTIMATES, EPS_TREND, EPS_REVISIONS
+        and SURPRISES (missing columns are unknown; ``None`` means nothing of that kind); the analysis
+        tab's frames are appended as dated snapshots, like the trend. `fetched_at` dates the prices'
+        and names' rows (the newest fetch wins) and the upgrades' ``first_seen_at``; by default it is
+        the latest ``observed_at`` of the snapshots, trend or estimates, else the log entry's end, else now.
 
         A frame that breaks its schema, has an empty key or duplicate keys raises
         :class:`ratings.schema.SchemaError` before anything is written; a failure while writing
         rolls everything back and raises :class:`StoreError` (or the original exception).
         """
-        batch = prepare_batch(snapshots, trend, upgrades, prices, names, log_entry, fetched_at)
+        analysis = {
+            "estimates": estimates,
+            "eps_trend": eps_trend,
+            "eps_revisions": eps_revisions,
+            "surprises": surprises,
+        }
+        batch = prepare_batch(snapshots, trend, upgrades, prices, names, log_entry, fetched_at, analysis)
         stamp = batch.fetched_at
         with self._lock, self._errors("write to"):
             if self._conn.in_transaction:
@@ -203,12 +217,20 @@ class Store:
                     names=self._write_names(batch.names, stamp),
                     log_id=self._write_log(batch.log) if batch.log is not None else None,
                     fetched_at=stamp,
+                    **self._write_analysis(batch.analysis),
                 )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.rollback()
                 raise
         return summary
+
+    def _write_analysis(self, frames: dict[str, pd.DataFrame]) -> dict[str, TableCount]:
+        """Append the analysis tab's snapshots; a row already stored (same ticker, fetch and period) is kept."""
+        return {
+            table: self._insert(sql.INSERT_ANALYSIS[table], rows(frames[table], schema.names))
+            for table, schema in sql.ANALYSIS_TABLES.items()
+        }
 
     def _insert(self, statement: str, values: list[tuple[Any, ...]]) -> TableCount:
         if not values:
@@ -285,6 +307,22 @@ class Store:
     def trend(self, tickers: Iterable[str] | None = None) -> pd.DataFrame:
         """Every stored recommendation trend (``TREND``), by ticker, fetch and month."""
         return self._read(sql.SELECT_TREND, tickers, TREND)
+
+    def estimates(self, tickers: Iterable[str] | None = None) -> pd.DataFrame:
+        """Every stored fetch of the EPS and revenue estimates (``ESTIMATES``), by ticker, fetch and period."""
+        return self._read_analysis("estimates", tickers)
+
+    def eps_trend(self, tickers: Iterable[str] | None = None) -> pd.DataFrame:
+        """Every stored EPS trend (``EPS_TREND``): the estimate now and 7, 30, 60, 90 days before each fetch."""
+        return self._read_analysis("eps_trend", tickers)
+
+    def eps_revisions(self, tickers: Iterable[str] | None = None) -> pd.DataFrame:
+        """Every stored count of EPS revisions (``EPS_REVISIONS``), by ticker, fetch and period."""
+        return self._read_analysis("eps_revisions", tickers)
+
+    def surprises(self, tickers: Iterable[str] | None = None) -> pd.DataFrame:
+        """Every stored earnings surprise (``SURPRISES``), by ticker, fetch and quarter."""
+        return self._read_analysis("surprises", tickers)
 
     def upgrades(self, tickers: Iterable[str] | None = None) -> pd.DataFrame:
         """Every analyst action seen (``UPGRADES`` plus ``first_seen_at``), by ticker and time."""

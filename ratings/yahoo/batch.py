@@ -120,6 +120,10 @@ def fetch(
         prices=combined("prices"),
         names=combined("names"),
         elapsed_s=clock() - started,
+        estimates=combined("estimates"),
+        eps_trend=combined("eps_trend"),
+        eps_revisions=combined("eps_revisions"),
+        surprises=combined("surprises"),
     )
 
 

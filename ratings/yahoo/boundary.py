@@ -4,7 +4,8 @@ yfinance sends every request through one session, here :class:`_YahooSession`: i
 process-wide rate limiter, enforces the time budget, and records each exchange (endpoint, status,
 Yahoo's error text, whether the body is JSON) in the :class:`Attempt` of the thread that asked. Set-up
 lives here too: where yfinance keeps its caches, forgetting the responses it keeps in memory, the
-shared session, and yfinance's ISIN test.
+shared session, yfinance's ISIN test, and the one request for the analysis tab through yfinance's own
+quoteSummary fetcher.
 """
 
 from __future__ import annotations
@@ -296,6 +297,27 @@ def _yahoo_session() -> _YahooSession:
 def yahoo_ticker(symbol: str) -> Any:
     """yfinance's ``Ticker`` for `symbol`, asking Yahoo through the shared session."""
     return yf.Ticker(symbol, session=_yahoo_session())
+
+
+#: The quoteSummary modules of Yahoo's analysis tab, asked for together.
+ANALYSIS_MODULES = ("earningsTrend", "earningsHistory")
+
+
+def analysis_answer(ticker: Any) -> dict[str, Any] | None:
+    """Yahoo's answer for the analysis tab (:data:`ANALYSIS_MODULES`) in ONE quoteSummary request.
+
+    yfinance's public properties would ask twice (``earnings_estimate``, ``revenue_estimate``,
+    ``eps_trend`` and ``eps_revisions`` share an ``earningsTrend`` request, ``earnings_history`` makes
+    its own) and drop each period's end date; so this asks yfinance's own quoteSummary fetcher (its
+    crumb, cookies and this session) for both modules at once, and :mod:`.analysis` parses the raw
+    answer. None when Yahoo answered an HTTP error, which yfinance logs and swallows (the exchange
+    records it).
+    """
+    fetcher = getattr(getattr(ticker, "_analysis", None), "_fetch", None)
+    if not callable(fetcher):  # a yfinance that moved its internals: say so rather than guess
+        raise RuntimeError("this yfinance has no quoteSummary fetcher (Ticker._analysis._fetch)")
+    answer = fetcher(list(ANALYSIS_MODULES))
+    return answer if isinstance(answer, dict) else None
 
 
 def is_isin(symbol: str) -> bool:

@@ -19,7 +19,8 @@ from urllib.parse import quote
 
 from .models import FRAME_SCHEMAS, Frames, LiveConfig, LiveResult, utc
 
-_CACHE_FORMAT = 1
+# 2: the analysis tab's frames (estimates, eps_trend, eps_revisions, surprises) joined the entry.
+_CACHE_FORMAT = 2
 
 
 class ResultCache:

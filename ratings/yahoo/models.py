@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
-from .. import paths
-from ..schema import NAMES, PRICES, SNAPSHOTS, TREND, UPGRADES, Schema
+from .. import paths, schema
 
 Status = Literal["ok", "no_coverage", "failed"]
 ProgressCallback = Callable[[int, int, "LiveResult"], None]
 Columns = dict[str, list[Any]]  # one ticker's rows of one frame, column by column (JSON-ready)
-Frames = dict[str, Columns]  # by frame name: snapshots, trend, upgrades, prices, names
+Frames = dict[str, Columns]  # by frame name: snapshots, trend, upgrades, prices, names, estimates, ...
 
 #: The frames of a batch, by name, and the schema each follows.
-FRAME_SCHEMAS: dict[str, Schema] = {
-    "snapshots": SNAPSHOTS,
-    "trend": TREND,
-    "upgrades": UPGRADES,
-    "prices": PRICES,
-    "names": NAMES,
+FRAME_SCHEMAS: dict[str, schema.Schema] = {
+    "snapshots": schema.SNAPSHOTS,
+    "trend": schema.TREND,
+    "upgrades": schema.UPGRADES,
+    "prices": schema.PRICES,
+    "names": schema.NAMES,
+    "estimates": schema.ESTIMATES,
+    "eps_trend": schema.EPS_TREND,
+    "eps_revisions": schema.EPS_REVISIONS,
+    "surprises": schema.SURPRISES,
 }
 
 HISTORY_PERIODS = ("1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max")
@@ -96,7 +99,8 @@ class LiveResult:
 
 @dataclass(frozen=True, eq=False)
 class LiveBatch:
-    """Results of one :func:`ratings.yahoo.fetch`, in the order the tickers were asked for, and their frames."""
+    """Results of one :func:`ratings.yahoo.fetch`, in the order the tickers were asked for, and their frames
+    (one per name of :data:`FRAME_SCHEMAS`, of that schema)."""
 
     results: tuple[LiveResult, ...]
     snapshots: pd.DataFrame
@@ -105,6 +109,10 @@ class LiveBatch:
     prices: pd.DataFrame
     names: pd.DataFrame
     elapsed_s: float = 0.0
+    estimates: pd.DataFrame = field(default_factory=schema.ESTIMATES.empty)
+    eps_trend: pd.DataFrame = field(default_factory=schema.EPS_TREND.empty)
+    eps_revisions: pd.DataFrame = field(default_factory=schema.EPS_REVISIONS.empty)
+    surprises: pd.DataFrame = field(default_factory=schema.SURPRISES.empty)
 
     def result(self, ticker: str) -> LiveResult:
         for result in self.results:

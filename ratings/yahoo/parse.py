@@ -29,7 +29,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..core import YAHOO_KEY_LABELS
-from ..schema import COUNT_COLUMNS, TARGET_COLUMNS, TIMESTAMP_FORMAT, Schema, conform, utc_text
+from ..schema import COUNT_COLUMNS, TARGET_COLUMNS, TIMESTAMP_FORMAT, Schema, conform, is_day, utc_text
 from .models import Columns, Frames
 
 SOURCE = "Yahoo Finance"
@@ -89,15 +89,27 @@ _NAME_KEYS = ("longName", "shortName", "displayName")
 #: price: a positive, finite number below a billion (Yahoo's 0 means "none"); rating: a price-like number
 #: on the 1 (Strong Buy) to 5 (Strong Sell) scale; count: a whole number from 0 to 100,000; analysts: a
 #: count above 0 (0 analysts is "no coverage"); label: a recommendationKey we have words for; text: not blank.
-Kind = Literal["price", "count", "analysts", "rating", "label", "text"]
+#: For the analysis tab: per_share: an EPS, any finite number under a billion either way (a loss is negative,
+#: break-even 0); amount: a revenue, finite, from 0 to 1e18 (a trillion trillions: any currency's revenue);
+#: fraction: a growth or surprise, finite, within ±10,000 (1,000,000%); day: an ISO day from 1990 to 2100,
+#: or a Unix time in seconds that falls on one (Yahoo's quarter).
+Kind = Literal["price", "count", "analysts", "rating", "label", "text", "per_share", "amount", "fraction", "day"]
 
 _COLUMNS_OF_KIND: dict[Kind, tuple[str, ...]] = {
     "price": ("price", *TARGET_COLUMNS, "prior_price_target", "current_price_target", "close"),
-    "count": COUNT_COLUMNS,
-    "analysts": ("n_analysts",),
+    "count": (*COUNT_COLUMNS, "up_7d", "down_7d", "up_30d", "down_30d"),
+    "analysts": ("n_analysts", "eps_analysts", "revenue_analysts"),
     "rating": ("rating_mean",),
     "label": ("source_label",),
-    "text": ("period", "firm", "action", "from_grade", "to_grade", "price_target_action"),
+    "text": ("period", "firm", "action", "from_grade", "to_grade", "price_target_action", "currency"),
+    "per_share": (
+        *("eps_mean", "eps_low", "eps_high", "eps_year_ago"),
+        *("eps_current", "eps_7d_ago", "eps_30d_ago", "eps_60d_ago", "eps_90d_ago"),
+        *("eps_estimate", "eps_actual", "eps_difference"),
+    ),
+    "amount": ("revenue_mean", "revenue_low", "revenue_high", "revenue_year_ago"),
+    "fraction": ("eps_growth", "revenue_growth", "surprise"),
+    "day": ("end_date", "quarter"),
 }
 #: The kind of every column a name map leads to.
 KIND_OF: dict[str, Kind] = {column: kind for kind, columns in _COLUMNS_OF_KIND.items() for column in columns}
@@ -106,6 +118,9 @@ KIND_OF: dict[str, Kind] = {column: kind for kind, columns in _COLUMNS_OF_KIND.i
 # unit, pence included), and no ticker has a hundred thousand analysts.
 _MAX_PRICE = 1e9
 _MAX_COUNT = 100_000
+#: The figures of the analysis tab that may be negative or 0, and the range a plausible one falls in.
+_RANGES: dict[Kind, tuple[float, float]] = {"per_share": (-1e9, 1e9), "amount": (0, 1e18), "fraction": (-1e4, 1e4)}
+_DAYS = (pd.Timestamp("1990-01-01"), pd.Timestamp("2100-01-01"))
 
 
 def _valid(kind: Kind, value: object) -> Any:
@@ -122,6 +137,11 @@ def _valid(kind: Kind, value: object) -> Any:
         return _count(value) or None
     if kind == "count":
         return _count(value)
+    if kind in _RANGES:
+        number, (low, high) = _finite(value), _RANGES[kind]
+        return number if number is not None and low <= number < high else None
+    if kind == "day":
+        return _day(value)
     return _text(value)
 
 
@@ -152,7 +172,22 @@ def _text(value: object) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _mapped(record: Mapping[Any, Any], fields: dict[str, str]) -> dict[str, Any]:
+def _day(value: object) -> str | None:
+    """An ISO day ('2025-03-31'), or a Unix time in seconds (Yahoo's quarter) as its UTC day; else None."""
+    seconds = None if isinstance(value, str) else _finite(value)
+    try:
+        if seconds is not None:
+            day = pd.Timestamp(seconds, unit="s")
+        elif (text := _text(value)) is not None and is_day(text):
+            day = pd.Timestamp(text)
+        else:
+            return None
+    except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
+        return None
+    return day.strftime("%Y-%m-%d") if _DAYS[0] <= day < _DAYS[1] else None
+
+
+def mapped(record: Mapping[Any, Any], fields: dict[str, str]) -> dict[str, Any]:
     """`record`'s `fields` under our column names, each validated by its column's kind. Where two of
     Yahoo's fields map to one column, the first with a valid value wins."""
     row: dict[str, Any] = {}
@@ -266,7 +301,7 @@ def _currencies(symbol: str, answers: Answers, notes: list[str]) -> tuple[str | 
 def _snapshot(
     symbol: str, info: dict[str, Any], counts: dict[str, int | None], observed_at: str, currency: str | None
 ) -> dict[str, Any]:
-    consensus = _mapped(info, CONSENSUS_FIELDS)
+    consensus = mapped(info, CONSENSUS_FIELDS)
     as_of = observed_at[:10]
     return {
         "ticker": symbol,
@@ -292,7 +327,7 @@ def _trend(symbol: str, records: list[Record], observed: datetime, observed_at: 
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for record in records:
-        row = _mapped(record, TREND_FIELDS)
+        row = mapped(record, TREND_FIELDS)
         period, counts = row["period"], {c: row[c] for c in COUNT_COLUMNS}
         # A period whose counts are all zero (or absent) is Yahoo saying "no ratings": unknown, not 0.
         if period is None or period in seen or not any(counts.values()):
@@ -301,7 +336,7 @@ def _trend(symbol: str, records: list[Record], observed: datetime, observed_at: 
         match = _PERIOD.match(period)
         month = (this_month + int(match.group(1))).strftime("%Y-%m") if match else None
         rows.append({"ticker": symbol, "period": period, "month": month, **counts, "observed_at": observed_at})
-    return _columns(rows)
+    return as_columns(rows)
 
 
 def _current_counts(trend: Columns) -> dict[str, int | None]:
@@ -324,29 +359,29 @@ def _upgrades(symbol: str, records: list[Record], observed: datetime) -> Columns
     for record in records:
         graded = record[GRADE_DATE]
         graded_at = graded.strftime(TIMESTAMP_FORMAT) if _FIRST_GRADE <= graded <= latest else None
-        row = _mapped(record, UPGRADE_FIELDS)
+        row = mapped(record, UPGRADE_FIELDS)
         firm, action = row["firm"], row["action"]
         # A row without a date, firm or action records nothing that could be stored or shown: dropped.
         if graded_at is None or firm is None or action is None or (graded_at, firm, action) in seen:
             continue
         seen.add((graded_at, firm, action))
         rows.append({"ticker": symbol, "graded_at": graded_at, **row, "source": SOURCE})
-    return _columns(rows)
+    return as_columns(rows)
 
 
 def _prices(symbol: str, records: list[Record], currency: str | None) -> Columns:
     closes: dict[str, float] = {}  # by day; the last row of a day wins
     for record in records:
-        if (close := _mapped(record, PRICE_FIELDS)["close"]) is not None:
+        if (close := mapped(record, PRICE_FIELDS)["close"]) is not None:
             closes[record[DAY]] = close
     rows = [
         {"ticker": symbol, "date": day, "close": close, "currency": currency, "source_id": SOURCE_ID}
         for day, close in closes.items()
     ]
-    return _columns(rows)
+    return as_columns(rows)
 
 
-def _columns(rows: list[dict[str, Any]]) -> Columns:
+def as_columns(rows: list[dict[str, Any]]) -> Columns:
     """`rows` column by column; no rows, no columns (the ticker has no such frame)."""
     return {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
 

@@ -1,10 +1,12 @@
 """One attempt at one ticker, in three steps: query yfinance, extract Yahoo's raw answers, transform them.
 
 The query asks yfinance for each part with its own tolerance: the consensus (quoteSummary) is
-essential, so its problems fail the attempt; for the quote, the trend, the upgrades and the price
-history a transient problem retries the attempt while attempts remain, then the missing part is
-named in the warnings and the rest is kept. Then the transformed answer is judged: "ok", or
-"no_coverage" when Yahoo has no fundamentals or sent no price target, rating or trend.
+essential, so its problems fail the attempt; for the quote, the trend, the upgrades, the analysis
+tab (estimates and earnings history, one request) and the price history a transient problem retries
+the attempt while attempts remain, then the missing part is named in the warnings and the rest is
+kept. Yahoo's 404 for the analysis tab (funds, crypto, many non-US listings) is "no estimates": a
+warning, not a failure. Then the transformed answer is judged: "ok", or "no_coverage" when Yahoo has
+no fundamentals or sent no price target, rating or trend.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..schema import NO_COVERAGE_REASON
-from .boundary import Attempt, yahoo_ticker
+from ..schema import NO_COVERAGE_REASON, NO_ESTIMATES_REASON
+from .analysis import extract_analysis, transform_analysis
+from .boundary import Attempt, analysis_answer, yahoo_ticker
 from .errors import Failure, Problem, problems, without_empty_module
-from .models import Frames, LiveConfig, Status, utc
+from .models import FRAME_SCHEMAS, Frames, LiveConfig, Status, utc
 from .parse import Parsed, extract, has_consensus, transform
 
 
@@ -42,6 +45,7 @@ class _Replies:
     trend: object = None
     upgrades: object = None
     history: object = None
+    analysis: dict[str, Any] | None = None  # Yahoo's raw answer for the analysis tab, when it answered
     chart: dict[str, Any] = field(default_factory=dict)
     no_coverage: Problem | None = None  # quoteSummary's "No fundamentals data found"
     notes: list[str] = field(default_factory=list)  # the parts that are missing, and why
@@ -54,7 +58,16 @@ def fetch_once(
     observed = utc(now()).replace(microsecond=0)
     replies = _query(symbol, attempt, config.history_period, final_try=final_try)
     answers = extract(replies.info, replies.trend, replies.upgrades, replies.history, replies.chart)
-    return _judge(transform(symbol, answers, observed), replies)
+    parsed = transform(symbol, answers, observed)
+    parsed.frames.update({name: {} for name in FRAME_SCHEMAS if name not in parsed.frames})
+    if replies.analysis is not None:
+        quote_currency = parsed.snapshot["currency"]
+        frames, notes = transform_analysis(
+            symbol, extract_analysis(replies.analysis), parsed.observed_at, quote_currency
+        )
+        parsed.frames.update(frames)
+        replies.notes.extend(notes)
+    return _judge(parsed, replies)
 
 
 def _query(symbol: str, attempt: Attempt, history_period: str, *, final_try: bool) -> _Replies:
@@ -93,8 +106,16 @@ def _query(symbol: str, attempt: Attempt, history_period: str, *, final_try: boo
         tolerate(without_empty_module(found), "recommendation trend")
         replies.upgrades, found = _step(attempt, lambda: ticker.upgrades_downgrades)
         tolerate(without_empty_module(found), "upgrades and downgrades")
+        # 4. the analysis tab: EPS and revenue estimates and the earnings history, in one request.
+        replies.analysis, found = _step(attempt, lambda: analysis_answer(ticker))
+        absent = next((p for p in found if p.no_fundamentals), None)
+        if absent is not None:
+            detail = absent.reason.split(": ", 1)[-1]
+            notes.append(f"{NO_ESTIMATES_REASON}: Yahoo has none for {symbol} (Yahoo: {detail})")
+        else:
+            tolerate(found, "estimates")
 
-    # 4. daily closes; the chart's metadata also names the quote currency.
+    # 5. daily closes; the chart's metadata also names the quote currency.
     replies.history, found = _step(
         attempt, lambda: ticker.history(period=history_period, auto_adjust=False, actions=False)
     )
