@@ -116,7 +116,7 @@ def main() -> None:
         st.info(f"Nothing moved for {ui.md_list(with_history)} {ui.md(baseline)}.{hint}", icon=":material/info:")
     else:
         shown = changes_table(moved)
-        st.dataframe(shown, hide_index=True, height=ui.table_height(len(shown)))
+        ui.table(shown, what="What moved, newest first", height=ui.table_height(len(shown)))
         newest = str(moved["date"].max())
         ui.csv_button(moved, kind="changes", tickers=with_history, as_of=newest, key="changes")
     notes = [

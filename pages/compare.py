@@ -173,8 +173,8 @@ def main() -> None:
     grid[list(PERCENT_COLUMNS)] = grid[list(PERCENT_COLUMNS)] * 100
     for column in ("price", "target_mean"):  # the same cents as the other pages' text
         grid[column] = rounded_for_display(grid[column])
-    st.dataframe(grid, hide_index=True, column_config=COLUMNS, height=ui.table_height(len(grid), most=12),
-                 placeholder=MISSING)  # fmt: skip
+    ui.table(grid, what="The tickers that match, highest upside first", column_config=COLUMNS,
+             height=ui.table_height(len(grid), most=12), placeholder=MISSING)  # fmt: skip
     ui.csv_button(ui.consensus_csv(shown, ("name", "sector")), kind="compare", tickers=names, as_of=as_of,
                   key="compare", scope=scope)  # fmt: skip
 

@@ -158,7 +158,7 @@ def main() -> None:
         )
     notes.append("The watchlist's coverage:")
     st.markdown("\n".join(f"- {n}" for n in notes))
-    st.dataframe(coverage, hide_index=True)
+    ui.table(coverage, what="What the data holds for each watchlist ticker")
     ui.csv_button(coverage, kind="coverage", tickers=watched, as_of=None, key="methodology-coverage")
 
 

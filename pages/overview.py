@@ -48,9 +48,9 @@ def main() -> None:
     shown = ui.overview_frame(table, dataset.kind)
     details = st.toggle("All columns", key=DETAILS_KEY, help="Name, rating counts, median target, ranges, price date.")
     # The key figures within one laptop screen, the first four within a phone's; the ticker stays in view.
-    st.dataframe(
+    ui.table(
         shown,
-        hide_index=True,
+        what="The watchlist's consensus, one row per ticker and source",
         column_order=[*OVERVIEW_KEY_COLUMNS, *(OVERVIEW_DETAIL_COLUMNS if details else ())],
         column_config={name: st.column_config.TextColumn(width=width) for name, width in COLUMN_WIDTHS.items()}
         | {"Ticker": st.column_config.TextColumn(width=COLUMN_WIDTHS["Ticker"], pinned=True)},

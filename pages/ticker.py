@@ -99,7 +99,7 @@ def main() -> None:
         )
 
     st.subheader("Every source side by side")
-    st.dataframe(ui.sources_table(table), hide_index=True, height=ui.table_height(len(table)))
+    ui.table(ui.sources_table(table), what=f"{ticker}'s sources side by side", height=ui.table_height(len(table)))
     ui.csv_button(ui.consensus_csv(table), kind="sources", tickers=[ticker], as_of=as_of, key="ticker-sources")
 
     if has_consensus:
@@ -156,7 +156,7 @@ def upgrades_section(dataset: Dataset, ticker: str, currency: object) -> None:
         return
     shown = upgrades_table(actions, currency)
     newest = str(actions["graded_at"].max())[:10]
-    st.dataframe(shown, hide_index=True, height=ui.table_height(len(shown), most=12))
+    ui.table(shown, what=f"Analysts' actions on {ticker}, newest first", height=ui.table_height(len(shown), most=12))
     st.caption(
         f"{len(shown):,} actions reported by Yahoo Finance, newest {ui.md(newest)}. Price targets in "
         f"{ui.md(currency if isinstance(currency, str) else 'the quote currency')}; "

@@ -704,3 +704,15 @@ def test_history_frame_may_be_empty_or_foreign(bundle: Dataset, watchlist_table:
     for history in (CONSENSUS_HISTORY.empty(), bundle.history_for("NVDA")):
         fig = charts.price_target_chart(watchlist_table, prices=bundle.prices_for("F"), history=history, ticker="F")
         assert not traces(fig, "history")
+
+
+def test_top_bottom_writes_a_negative_value_right_of_zero_not_into_the_ticker_names() -> None:
+    rows = [yahoo_row("UP", 10.0, 13.0, 9.0, 14.0), yahoo_row("DOWN", 10.0, 8.0, 7.0, 9.0)]
+    fig = charts.top_bottom_chart(make_table(*rows), n=5)
+    (bars,) = fig.data
+    labels = {round(a.y): a for a in annotations(fig, "value_label")}
+    positions = ticker_positions(fig)
+    assert list(bars.text) == [percent(0.3), ""], "the positive bar's own label; none on the negative bar"
+    assert set(labels) == {positions["DOWN"]}
+    down = labels[positions["DOWN"]]
+    assert (down.text, down.x, down.xanchor) == (percent(-0.2), 0, "left")

@@ -18,9 +18,10 @@ from ..schema import CONSENSUS_TABLE
 from . import style
 from .style import LABEL_COLORS, NO_LABEL, NO_LABEL_COLOR, NOTE_COLOR, SOURCE_COLORS, SPARE_COLORS, escape, escaped
 
+# Short, to fit beside a ticker on a phone's narrow chart.
 NO_CONSENSUS_NOTE = "no consensus in the data"
-NO_TARGET_NOTE = "no price target in the data (rating only)"
-NO_PRICE_NOTE = "price target but no usable price, so no upside"
+NO_TARGET_NOTE = "rating only, no price target"
+NO_PRICE_NOTE = "a price target but no usable price"
 
 _METRIC_TITLES: dict[str, str] = {
     "upside_mean": "Implied upside to the mean target",
@@ -96,14 +97,22 @@ def upside_chart(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
             )
         )
 
+    fig.add_vline(x=0, line=dict(color="#444", width=1, dash="dot"))
+    spread = plotted[["upside_low", "upside_mean", "upside_high"]].to_numpy(float).ravel()
+    spread = spread[~np.isnan(spread)]
+    lo, hi = (float(spread.min()), float(spread.max())) if spread.size else (0.0, 0.0)
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    pad = 0.06 * (hi - lo) if hi > lo else 0.5
+
     notes = _upside_notes(rows, set(plotted["ticker"]))
     if notes:
+        # From the left edge of the plot, so that the whole width holds them on a phone too.
         fig.add_trace(
             go.Scatter(
-                x=[0.0] * len(notes),
+                x=[lo - pad] * len(notes),
                 y=[float(position[t]) for t in notes],
                 mode="text",
-                text=[f"  {escape(note)}" for note in notes.values()],
+                text=[f" {escape(note)}" for note in notes.values()],
                 textposition="middle right",
                 textfont=dict(color=NOTE_COLOR, size=12),
                 customdata=[escape(t) for t in notes],
@@ -113,15 +122,6 @@ def upside_chart(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
                 meta="note",
             )
         )
-
-    fig.add_vline(x=0, line=dict(color="#444", width=1, dash="dot"))
-    spread = plotted[["upside_low", "upside_mean", "upside_high"]].to_numpy(float).ravel()
-    spread = spread[~np.isnan(spread)]
-    lo, hi = (float(spread.min()), float(spread.max())) if spread.size else (0.0, 0.0)
-    lo, hi = min(lo, 0.0), max(hi, 0.0)
-    if notes:
-        hi = max(hi, 0.6 * (hi - lo) if hi > lo else 0.5)  # room for the notes right of 0
-    pad = 0.06 * (hi - lo) if hi > lo else 0.5
     fig.update_xaxes(
         tickformat="+.0%",
         range=[lo - pad, hi + pad],
@@ -244,10 +244,10 @@ def top_bottom_chart(table: pd.DataFrame, *, n: int = 10, metric: str = "upside_
                 orientation="h",
                 name=name,
                 marker=dict(color=color),
-                text=[percent(v) if fraction else f"{v:,.2f}".rstrip("0").rstrip(".") for v in values],
-                # Inside a bar long enough to hold it, else beside it: a long bar's label outside would run
-                # into the ticker names on a narrow chart.
-                textposition="auto",
+                # A bar's value beside its end; a negative bar's value is written right of zero instead
+                # (annotations below): left of the bar it would run into the ticker names on a narrow chart.
+                text=[_value_text(v, fraction) if v >= 0 else "" for v in values],
+                textposition="outside",
                 cliponaxis=False,
                 customdata=np.column_stack(
                     [
@@ -267,6 +267,12 @@ def top_bottom_chart(table: pd.DataFrame, *, n: int = 10, metric: str = "upside_
                 meta=escape(metric),
             )
         )
+        for position, value in zip(positions, values, strict=True):
+            if value < 0:
+                fig.add_annotation(
+                    name="value_label", text=_value_text(value, fraction), x=0, y=position, xanchor="left",
+                    xshift=3, showarrow=False, font=dict(size=12),
+                )  # fmt: skip
         ticks += list(positions)
         tick_text += [f"<b>{escape(t)}</b>" for t in group["ticker"]]
     if rows.empty:
@@ -393,6 +399,10 @@ def upside_scatter(
         height=480,
         summary=f"{len(shown):,} tickers, upside against {plain_metric(x)}" + (f": {ranked}." if ranked else "."),
     )
+
+
+def _value_text(value: float, fraction: bool) -> str:
+    return percent(value) if fraction else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def plain_metric(metric: str) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import cache
-from .downloads import chart, consensus_csv, csv_button, static_export_available, static_export_note
+from .downloads import GRID_KEYS, chart, consensus_csv, csv_button, static_export_available, static_export_note, table
 from .links import link_choice, link_day, link_int, link_subset, link_text, link_ticker, link_warning
 from .live import refresh_controls, staleness_banner
 from .markdown import md, md_list, rst_to_markdown
@@ -60,6 +60,7 @@ __all__ = [
     "CHANGES",
     "COMPARE",
     "FAVICON",
+    "GRID_KEYS",
     "METHODOLOGY",
     "OVERVIEW",
     "SOURCE_LABELS",
@@ -103,6 +104,7 @@ __all__ = [
     "staleness_banner",
     "static_export_available",
     "static_export_note",
+    "table",
     "table_height",
     "watchlist_box",
     "watchlist_input",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import partial
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -69,6 +70,15 @@ def chart(
                 icon=":material/download:",
                 help=f"Download this chart as {fmt.upper()}",
             )
+
+
+#: How a keyboard leaves a data grid: inside it, Tab moves between cells (as in a spreadsheet).
+GRID_KEYS = "In the table, the arrow keys and Tab move between cells; Escape, then Tab, moves on past it."
+
+
+def table(frame: pd.DataFrame, *, what: str, **options: Any) -> None:
+    """``st.dataframe`` with a text alternative saying what the table holds and how a keyboard leaves it."""
+    st.dataframe(frame, hide_index=True, alt=f"{what} ({len(frame):,} rows). {GRID_KEYS}", **options)
 
 
 def csv_button(
