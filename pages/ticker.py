@@ -15,6 +15,12 @@ from ratings.export import bundle_as_of
 from ratings.formatting import MISSING, count, dated, label_text, money, percent, upgrades_table
 
 TICKER_KEY = "ticker"
+#: Wide enough for every header and figure whole ("Low – high target", "⚠ 2026-07-02 · 5 months ago").
+SOURCE_COLUMN_WIDTHS = {
+    "Source": 110, "Primary": 64, "As of": 190, "Consensus": 110, "Upside (mean)": 104, "Mean target": 100,
+    "Median target": 110, "Upside (median)": 118, "Analysts": 72, "Ratings": 260, "Low – high target": 170,
+    "Upside (low to high)": 170, "Price used": 230,
+}  # fmt: skip
 QUERY_PARAM = "ticker"
 
 
@@ -99,7 +105,12 @@ def main() -> None:
         )
 
     st.subheader("Every source side by side")
-    ui.table(ui.sources_table(table), what=f"{ticker}'s sources side by side", height=ui.table_height(len(table)))
+    ui.table(
+        ui.sources_table(table, dataset.kind),
+        what=f"{ticker}'s sources side by side",
+        height=ui.table_height(len(table)),
+        column_config={name: st.column_config.TextColumn(width=w) for name, w in SOURCE_COLUMN_WIDTHS.items()},
+    )
     ui.csv_button(ui.consensus_csv(table), kind="sources", tickers=[ticker], as_of=as_of, key="ticker-sources")
 
     if has_consensus:
@@ -114,13 +125,12 @@ def main() -> None:
 
 
 def trend_section(dataset: Dataset, ticker: str) -> None:
-    """Yahoo's recommendation trend by month; the bundle has none, so the section is left out there."""
+    """Yahoo's recommendation trend by month, or a line saying the data has none for this ticker."""
     trend = dataset.trend_for(ticker)
-    if dataset.kind == "bundle" and trend.empty:
-        return
     st.subheader("Recommendation trend")
     if trend.empty:
-        st.info(f"The local store has no recommendation trend for {ui.md(ticker)}.", icon=":material/info:")
+        st.info(f"{ui.data_name(dataset).capitalize()} has no recommendation trend for {ui.md(ticker)}.",
+                icon=":material/info:")  # fmt: skip
         return
     fetched = str(trend["observed_at"].max())
     ui.chart(trend_chart(trend), kind="trend", tickers=[ticker], as_of=fetched[:10], key="ticker-trend")
@@ -146,22 +156,23 @@ def history_section(dataset: Dataset, ticker: str, history: pd.DataFrame, prices
 
 
 def upgrades_section(dataset: Dataset, ticker: str, currency: object) -> None:
-    """Analysts' upgrades, downgrades and target changes, newest first; the bundle has none."""
+    """Analysts' upgrades, downgrades and target changes, newest first, or a line saying there are none."""
     actions = dataset.upgrades_for(ticker)
-    if dataset.kind == "bundle" and actions.empty:
-        return
     st.subheader("Upgrades and downgrades")
     if actions.empty:
-        st.info(f"The local store has no analyst actions for {ui.md(ticker)}.", icon=":material/info:")
+        st.info(f"{ui.data_name(dataset).capitalize()} has no analyst actions for {ui.md(ticker)}.",
+                icon=":material/info:")  # fmt: skip
         return
     shown = upgrades_table(actions, currency)
     newest = str(actions["graded_at"].max())[:10]
     ui.table(shown, what=f"Analysts' actions on {ticker}, newest first", height=ui.table_height(len(shown), most=12))
-    st.caption(
-        f"{len(shown):,} actions reported by Yahoo Finance, newest {ui.md(newest)}. Price targets in "
-        f"{ui.md(currency if isinstance(currency, str) else 'the quote currency')}; "
-        "— where Yahoo gives none."
+    unit = ui.md(currency if isinstance(currency, str) else "the quote currency")
+    targets = (
+        f"Price targets in {unit}; — where Yahoo gives none."
+        if "Price target" in shown.columns
+        else "These actions carry no price targets (Yahoo sends them only from 2025 on)."
     )
+    st.caption(f"{len(shown):,} actions reported by Yahoo Finance, newest {ui.md(newest)}. {targets}")
     ui.csv_button(actions, kind="upgrades", tickers=[ticker], as_of=newest, key="ticker-upgrades",
                   label="Actions as CSV")  # fmt: skip
 

@@ -235,6 +235,22 @@ def test_the_watchlist_survives_a_visit_to_another_page() -> None:
 # --- ticker -----------------------------------------------------------------------------------
 
 
+def test_offline_the_ticker_page_of_aapl_has_counts_median_trend_and_upgrades() -> None:
+    """From the bundle's Yahoo recording of 2025-02-24 (tests/payloads/bundle: financialData's
+    targetMedianPrice 257.5 on a currentPrice of 245.55, recommendationTrend 0m 7/21/14/2/2, 968 actions)."""
+    at = app({"ticker": "AAPL"}, page="pages/ticker.py")
+    recorded = first_table(at).set_index("As of").filter(like="2025-02-24", axis=0).iloc[0]
+    assert recorded["Source"] == "Yahoo Finance"
+    assert recorded["Ratings"] == "7 Strong Buy · 21 Buy · 14 Hold · 2 Sell · 2 Strong Sell"
+    assert recorded["Median target"] == money(257.5, "USD")
+    assert recorded["Upside (median)"] == percent(257.5 / 245.55 - 1)
+    charts = [c.key for c in at.get("plotly_chart")]
+    assert "ticker-trend-chart" in charts and "ticker-ratings-chart" in charts
+    actions = at.dataframe[-1].value
+    assert len(actions) == 968 and list(actions.columns) == ["Date", "Firm", "Action", "Grade"]
+    assert any("carry no price targets" in t for t in texts(at, "caption"))
+
+
 def test_ticker_page_shows_every_source_of_ford() -> None:
     at = app({"ticker": "F"}, page="pages/ticker.py")
     assert at.selectbox(key="ticker").value == "F"
@@ -244,13 +260,18 @@ def test_ticker_page_shows_every_source_of_ford() -> None:
     assert sources.loc["Yahoo Finance", "Mean target"] == money(FORD_YAHOO["target"], "USD")
     assert sources.loc["Yahoo Finance", "Upside (mean)"] == percent(FORD_YAHOO["target"] / FORD_YAHOO["price"] - 1)
     assert sources.loc["Yahoo Finance", "Primary"] == "yes"
-    assert FORD_TIPRANKS["counts"] in sources.loc["TipRanks", "Consensus"]
+    assert sources.loc["TipRanks", "Ratings"] == FORD_TIPRANKS["counts"]
     assert "close" in sources.loc["TipRanks", "Price used"], "TipRanks quotes no price: the close is used"
     charts = [c.key for c in at.get("plotly_chart")]
     assert charts == ["ticker-price-chart", "ticker-ratings-chart", "ticker-history-chart"], (
         "price with targets, the rating breakdown, and the bundled consensus history of F"
     )
-    assert not at.info
+    # F is not among the bundle's Yahoo recordings: the page says it has no trend and no actions, nothing else.
+    said = texts(at, "info")
+    assert said == [
+        "The bundled snapshot has no recommendation trend for F.",
+        "The bundled snapshot has no analyst actions for F.",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -208,7 +208,9 @@ def history_chart(metrics: pd.DataFrame, *, title: str | None = None) -> go.Figu
         row=1,
         col=1,
     )
-    fig.update_yaxes(tickformat="+.0%", zeroline=True, zerolinecolor="#444", row=2, col=1)
+    upsides = rows["upside_mean"].dropna()
+    narrow = not upsides.empty and float(upsides.max() - upsides.min()) < 0.05  # whole percents would repeat
+    fig.update_yaxes(tickformat="+.1%" if narrow else "+.0%", zeroline=True, zerolinecolor="#444", row=2, col=1)
     fig.update_xaxes(type="date", visible=not rows.empty)
     fig.update_yaxes(visible=not rows.empty)
     if not rows.empty:

@@ -15,9 +15,10 @@ from ..formatting import (
     MISSING,
     STALE_MARK,
     count,
+    counts_text,
     dataset_label,
     dated,
-    label_text,
+    label_short,
     money,
     money_range,
     overview_table,
@@ -87,26 +88,31 @@ def price_used(row: Mapping[Any, Any]) -> str:
     return f"{price}, close of {when}" if row.get("price_source") == "close" else f"{price}, quoted {when}"
 
 
-def sources_table(table: pd.DataFrame) -> pd.DataFrame:
-    """One ticker's sources side by side, as text for people (the Ticker page)."""
+def sources_table(table: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """One ticker's sources side by side, as text for people (the Ticker page): the figures first, then
+    what they stand on; each as-of date with its age and the stale mark of `kind` of data."""
     rows = table.to_dict("records")
+    ages = overview_frame(table, kind)["As of"].to_numpy()
     return pd.DataFrame(
         {
             "Source": table["source"].fillna(MISSING).to_numpy(),
-            "As of": [dated(r["as_of"]) for r in rows],
             "Primary": ["yes" if r["is_primary"] else "" for r in rows],
-            "Consensus": [label_text(r) for r in rows],
-            "Analysts": [count(r["n_analysts"]) for r in rows],
-            "Price used": [price_used(r) for r in rows],
-            "Mean target": [money(r["target_mean"], r["currency"]) for r in rows],
-            "Low – high target": [money_range(r["target_low"], r["target_high"], r["currency"]) for r in rows],
+            "As of": ages,
+            "Consensus": [label_short(r) for r in rows],
             "Upside (mean)": [percent(r["upside_mean"]) for r in rows],
+            "Mean target": [money(r["target_mean"], r["currency"]) for r in rows],
+            "Median target": [money(r["target_median"], r["currency"]) for r in rows],
+            "Upside (median)": [percent(r["upside_median"]) for r in rows],
+            "Analysts": [count(r["n_analysts"]) for r in rows],
+            "Ratings": [counts_text(r) or MISSING for r in rows],
+            "Low – high target": [money_range(r["target_low"], r["target_high"], r["currency"]) for r in rows],
             "Upside (low to high)": [
                 MISSING
                 if percent(r["upside_low"]) == MISSING
                 else f"{percent(r['upside_low'])} to {percent(r['upside_high'])}"
                 for r in rows
             ],
+            "Price used": [price_used(r) for r in rows],
         }
     )
 

@@ -166,9 +166,14 @@ def target_change(prior: Any, current: Any, currency: Any = None) -> str:
 def upgrades_table(upgrades: pd.DataFrame, currency: Any = None) -> pd.DataFrame:
     """Analysts' actions (``UPGRADES``) as text for people, newest first.
 
-    Targets are in `currency` (Yahoo quotes a firm's targets in the ticker's quote currency).
+    Targets are in `currency` (Yahoo quotes a firm's targets in the ticker's quote currency). Where
+    no action has a price target (Yahoo's answers before 2025 carry none), the two target columns
+    are left out rather than shown empty.
     """
     rows = upgrades.sort_values("graded_at", ascending=False, kind="stable").to_dict("records")
+    targets = ("prior_price_target", "current_price_target", "price_target_action")
+    with_targets = any(not is_missing(r.get(c)) for r in rows for c in targets)
+    columns = ["Date", "Firm", "Action", "Grade", *(["Price target", "Target action"] if with_targets else [])]
     return pd.DataFrame(
         {
             "Date": [dated(r["graded_at"][:10]) if isinstance(r["graded_at"], str) else MISSING for r in rows],
@@ -180,7 +185,7 @@ def upgrades_table(upgrades: pd.DataFrame, currency: Any = None) -> pd.DataFrame
             ],
             "Target action": [text_or_missing(r.get("price_target_action")) for r in rows],
         },
-        columns=["Date", "Firm", "Action", "Grade", "Price target", "Target action"],
+        columns=columns,
     )
 
 
