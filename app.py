@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ratings import dashboard as ui
-from ratings.formatting import dataset_label, dataset_warnings
+from ratings.formatting import dataset_label
 
 # A local file: a Material icon as favicon is fetched from fonts.gstatic.com, and nothing may leave the machine.
 st.set_page_config(page_title="Analyst ratings", page_icon=ui.FAVICON, layout="wide")
@@ -35,8 +35,7 @@ page.run()
 with st.sidebar:
     st.divider()
     note = f"**Data:** {ui.md(dataset_label(dataset))}."
-    if dataset.kind != "bundle":
-        note += f" {ui.md(ui.freshness_text(dataset))}."
+    if fresh := ui.freshness_text(dataset):
+        note += f" {ui.md(fresh)}."
+    # What went wrong is said once, in the page's banner (ui.staleness_banner), not again here.
     st.caption(note + " Every figure names its source and date.")
-    for warning in dataset_warnings(dataset):
-        st.caption(f"⚠️ {ui.md(warning)}")

@@ -42,7 +42,7 @@ from ratings.formatting import (
 )
 from ratings.paths import STORE_ENV
 from ratings.schema import UPGRADES
-from ratings.store import Store
+from ratings.store import FetchLogEntry, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -226,7 +226,22 @@ def test_an_empty_store_is_explained_not_an_error(store_path: Path) -> None:
     at = run(new_app({"source": "store", "tickers": "AAPL"}))
     assert not at.error
     assert any("local store has no analyst consensus for AAPL" in t for t in texts(at, "info"))
-    assert any("holds no consensus yet" in t for t in texts(at, "caption"))
+    sidebar = " ".join(unescape(str(c.value)) for c in at.sidebar.get("caption"))
+    assert "no snapshot yet" in sidebar and "holds no consensus" not in sidebar, "said once, on the page"
+
+
+def test_a_failed_fetch_is_said_once_in_the_banner_even_from_another_process(store_path: Path) -> None:
+    """``ratings fetch`` failed for a ticker (its fetch log says so): the page's banner says why, once;
+    the sidebar and the progress bar do not repeat it."""
+    fill_store(store_path, ("AAPL",), when=DAY_2025)  # then, later, a fetch that failed
+    with Store.open(store_path) as store:
+        store.log_fetch(FetchLogEntry("2026-11-30T10:00:00Z", "2026-11-30T10:00:05Z", ("AAPL",), 0, 0, 1,
+                                      {"AAPL": "rate limited by Yahoo (HTTP 429)"}))  # fmt: skip
+    at = run(new_app({"source": "store", "tickers": "AAPL"}))
+    banners = [t for t in texts(at, "warning") if "rate limited by Yahoo" in t]
+    assert len(banners) == 1 and "AAPL" in banners[0]
+    everything = " ".join(texts(at))
+    assert everything.count("rate limited by Yahoo") == 1
 
 
 def truncated_store(path: Path) -> None:

@@ -451,7 +451,7 @@ def test_with_yahoo_unreachable_the_tickers_not_yet_started_fail_at_once(
     )
     assert all(r.reason.startswith("network error: Could not resolve host") for r in tried)
     for result in skipped:
-        assert result.reason.startswith("not tried: Yahoo unreachable (network error: Could not resolve host")
+        assert result.reason == "not tried: Yahoo was unreachable for the tickers before it"
         assert fake.count(symbol=result.ticker) == 0
     assert len(clock.sleeps) <= 3 * workers  # one ticker's backoff per worker, not one per ticker
     assert batch.snapshots.empty
@@ -867,3 +867,28 @@ def test_an_empty_batch() -> None:
     batch = yahoo.fetch([])
     assert batch.results == () and batch.summary() == "0 fetched, 0 without analyst coverage, 0 failed"
     assert_schemas(batch)
+
+
+@pytest.mark.parametrize(
+    ("message", "said", "unreachable"),
+    [
+        # curl_cffi's own words, as a closed proxy port gave them on this machine: longer than 200 characters.
+        (
+            "Failed to perform, curl: (7) Failed to connect to query2.finance.yahoo.com port 443 via 127.0.0.1 "
+            "after 0 ms: Could not connect to server. See https://curl.se/libcurl/c/libcurl-errors.html first for "
+            "more details.",
+            "Failed to connect to query2.finance.yahoo.com port 443 via 127.0.0.1 after 0 ms: Could not connect to "
+            "server (curl error 7)",
+            True,
+        ),
+        (
+            "Failed to perform, curl: (28) Operation timed out after 10001 milliseconds.",
+            "Operation timed out after 10001 milliseconds (curl error 28)",
+            False,
+        ),
+    ],
+)
+def test_a_curl_failure_is_said_in_curls_words_once(message: str, said: str, unreachable: bool) -> None:
+    from ratings.yahoo.boundary import network_failure
+
+    assert network_failure(curl_requests.exceptions.ConnectionError(message)) == (said, unreachable)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ..dataset import Dataset
 from ..formatting import staleness_lines, utc_minute
+from ..schema import NO_COVERAGE_REASON
 from ..store import StoreError
 from ..yahoo import LiveResult
 from . import cache
@@ -15,6 +16,8 @@ from .markdown import md
 from .watchlist import watchlist_tickers
 
 REFRESH_KEY = "refresh"
+#: A ticker's outcome in the progress bar.
+STATUS_WORDS = {"ok": "fetched", "no_coverage": "has no analyst coverage", "failed": "failed"}
 
 # Session-state keys of the session's last refresh and of a click not yet acted on.
 _LAST_REFRESH = "_last_refresh"
@@ -57,7 +60,8 @@ def run_refresh(tickers: list[str]) -> None:
     bar = st.progress(0.0, text=md(f"Refreshing {total} tickers from Yahoo Finance…"))
 
     def on_progress(done: int, total: int, result: LiveResult) -> None:
-        bar.progress(done / max(total, 1), text=md(f"{done} of {total}: {result.describe()}"))
+        # The ticker and its outcome only: why a ticker failed is said once, in the banner after the run.
+        bar.progress(done / max(total, 1), text=md(f"{done} of {total}: {result.ticker} {STATUS_WORDS[result.status]}"))
 
     try:
         outcome = cache.refresh(tickers, on_progress=on_progress)
@@ -86,15 +90,26 @@ def run_refresh(tickers: list[str]) -> None:
 
 
 def staleness_banner(data: Dataset) -> None:
-    """After a refresh in this session failed for some tickers: how old their data is, and why."""
+    """After a refresh that failed for some tickers (this session's, else the store's last fetch, which
+    ``ratings fetch`` may have made): how old their data is, and why. The one place a failure is said."""
+    if data.kind == "bundle":
+        return
     last = st.session_state.get(_LAST_REFRESH)
-    if data.kind == "bundle" or not isinstance(last, dict) or not last["failures"]:
+    if isinstance(last, dict):
+        failures, attempted, started = last["failures"], len(last["tickers"]), last["started_at"]
+    elif data.last_fetch is not None:
+        entry = data.last_fetch
+        failures = {t: r for t, r in entry.reasons.items() if not r.startswith(NO_COVERAGE_REASON)}
+        attempted, started = len(entry.tickers), entry.started_at
+    else:
+        return
+    if not failures:
         return
     observed = data.history.dropna(subset=["observed_at"]).groupby("ticker")["observed_at"].max()
     lines = staleness_lines(
-        last["failures"],
-        attempted=len(last["tickers"]),
-        refreshed_at=last["started_at"],
+        failures,
+        attempted=attempted,
+        refreshed_at=started,
         data_from={str(t): str(v) for t, v in observed.items()},
         now=datetime.now(UTC),
     )

@@ -69,7 +69,8 @@ def provenance_caption(table: pd.DataFrame, dataset: Dataset) -> None:
         kind = "Bundled" if dataset.kind == "bundle" else "Stored"
         parts.append(f"{kind} closes: " + "; ".join(md(s) for s in price_sources(dataset, closes)) + ".")
     if dataset.kind != "bundle":
-        parts.append(md(f"{dataset_label(dataset)}. {freshness_text(dataset)}."))
+        fresh = freshness_text(dataset)
+        parts.append(md(f"{dataset_label(dataset)}." + (f" {fresh}." if fresh else "")))
     st.caption(" ".join(parts))
     st.page_link(
         METHODOLOGY, label="How labels, upside and the primary source are worked out", icon=":material/menu_book:"

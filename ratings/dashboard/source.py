@@ -105,5 +105,5 @@ def freshness_text(data: Dataset) -> str:
         return ""
     newest = data.newest_fetch()
     if newest is None:
-        return "Nothing fetched yet"
+        return ""  # the label says "no snapshot yet" already
     return f"Newest data {age_text(newest, datetime.now(UTC))} (fetched {utc_minute(newest)})"

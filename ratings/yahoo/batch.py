@@ -210,7 +210,8 @@ class _Runner:
         attempts = 0
         last: Problem | None = None
         if self._yahoo_unreachable():
-            return self._failed(symbol, f"not tried: Yahoo unreachable ({self.unreachable})", 0, started), None
+            # The tickers that tried say why Yahoo could not be reached; these say only that they were not tried.
+            return self._failed(symbol, "not tried: Yahoo was unreachable for the tickers before it", 0, started), None
         while attempts < self.config.max_attempts and self.clock() < self.deadline:
             attempts += 1
             if attempts > 1:

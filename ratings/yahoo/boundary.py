@@ -232,9 +232,11 @@ _UNREACHABLE_CURL_CODES = frozenset({"5", "6", "7"})
 def network_failure(exc: BaseException) -> tuple[str, bool]:
     """A network failure in plain words ('Could not resolve host: x (curl error 6)'), and whether it
     says the host itself cannot be reached."""
-    text = first_line(str(exc))
-    if match := _CURL_ERROR.search(text):
-        return f"{match.group(2)} (curl error {match.group(1)})", match.group(1) in _UNREACHABLE_CURL_CODES
+    whole = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    # Matched on the whole line: cut first, curl's "See https://... for more details" would be left half.
+    if match := _CURL_ERROR.search(whole):
+        return f"{match.group(2)[:200]} (curl error {match.group(1)})", match.group(1) in _UNREACHABLE_CURL_CODES
+    text = first_line(whole)
     return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__), False
 
 
