@@ -14,6 +14,7 @@ from ratings.formatting import changes_table, worded_changes
 from ratings.tickers import WATCHLIST
 
 MODE_KEY, SINCE_KEY = "changes_mode", "changes_since"
+OPENING_KEY = "_changes_opening"  # the day the page opened on by itself (None: the previous snapshots)
 SINCE_PARAM = "since"
 MODES = {
     "previous": "Each ticker's previous snapshot",
@@ -84,13 +85,25 @@ def main() -> None:
         return
 
     days = snapshot_days(history)
-    ui.seed_widget(MODE_KEY, lambda: "day" if shared_since() else "previous")
+    src = ui.source()
+
+    def first_view() -> date | None:
+        """None (each ticker's previous snapshot) if anything moved since then, else the latest day since which
+        something moved: a page that opens on "nothing moved" hides what did. Kept for the session."""
+        if OPENING_KEY not in st.session_state:
+            moved_lately = not cache.changes(tuple(with_history), None, src).empty
+            later = (d for d in reversed(days[:-1]) if not cache.changes(tuple(with_history), d.isoformat(), src).empty)
+            st.session_state[OPENING_KEY] = None if moved_lately else next(later, None)
+        opened: date | None = st.session_state[OPENING_KEY]
+        return opened
+
+    ui.seed_widget(MODE_KEY, lambda: "day" if shared_since() or first_view() else "previous")
     mode = st.radio("Compare with", list(MODES), format_func=MODES.__getitem__, key=MODE_KEY, horizontal=True)
     ui.remember(MODE_KEY)
     since: date | None = None
     if mode == "day":
         previous = days[-2] if len(days) > 1 else days[0]
-        ui.seed_widget(SINCE_KEY, lambda: shared_since_within(days) or previous)
+        ui.seed_widget(SINCE_KEY, lambda: shared_since_within(days) or first_view() or previous)
         # A day remembered from another data source may lie outside this one's snapshots.
         st.session_state[SINCE_KEY] = min(max(st.session_state[SINCE_KEY], days[0]), days[-1])
         since = st.columns([1, 3])[0].date_input(
@@ -103,10 +116,18 @@ def main() -> None:
             "analysts' actions graded after that snapshot are listed too.",
         )
         ui.remember(SINCE_KEY)
-    ui.set_query_param(SINCE_PARAM, since.isoformat() if isinstance(since, date) else None)
+    opened_on = st.session_state.get(OPENING_KEY)
+    automatic = since is not None and since == opened_on and not shared_since()
+    # The view the page chose by itself needs no address of its own: the same link opens on it again.
+    ui.set_query_param(SINCE_PARAM, since.isoformat() if isinstance(since, date) and not automatic else None)
 
     since_text = since.isoformat() if isinstance(since, date) else None
-    moved = worded_changes(cache.changes(tuple(with_history), since_text, ui.source()))
+    if automatic and isinstance(opened_on, date):
+        st.caption(
+            f"Nothing moved since each ticker's previous snapshot; this is the most recent period in which "
+            f"something did: since {opened_on.isoformat()}."
+        )
+    moved = worded_changes(cache.changes(tuple(with_history), since_text, src))
     baseline = f"since {since.isoformat()}" if isinstance(since, date) else "since each ticker's previous snapshot"
     if moved.empty:
         hint = ""

@@ -25,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from ratings import yahoo
 from ratings.bundle import load_bundle
+from ratings.changes import changes
 from ratings.core import label_from_rating_mean
 from ratings.dashboard import cache as dashboard_cache
 from ratings.formatting import (
@@ -43,6 +44,7 @@ from ratings.formatting import (
 from ratings.paths import STORE_ENV
 from ratings.schema import UPGRADES
 from ratings.store import FetchLogEntry, Store
+from ratings.tickers import WATCHLIST
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -599,17 +601,21 @@ def test_a_link_with_a_bad_since_day_says_so_and_compares_with_the_previous_snap
     assert "since" not in at.query_params
 
 
-def test_changes_with_the_bundle_against_the_previous_snapshot(store_path: Path) -> None:
+def test_changes_open_on_the_most_recent_period_in_which_something_moved(store_path: Path) -> None:
+    """Against each ticker's previous snapshot nothing of the default watchlist moved in the bundle (their two
+    newest snapshots agree); the page does not open on "Nothing moved" but on the latest day since which
+    something did, and says so."""
+    bundle = load_bundle()
+    watched = list(bundle.history.loc[bundle.history["ticker"].isin(WATCHLIST), "ticker"].unique())
+    assert changes(bundle.history, bundle.upgrades, watched).empty, "the premise: nothing since the previous"
+    days = sorted({str(d)[:10] for d in bundle.history.loc[bundle.history["ticker"].isin(watched), "observed_at"]})
+    moving = [d for d in days[:-1] if not changes(bundle.history, bundle.upgrades, watched, since=d).empty]
     at = changes_page({})
-    assert at.radio(key="changes_mode").value == "previous"
-    assert "since" not in at.query_params
-    nothing = [t for t in texts(at, "info") if t.startswith("Nothing moved")]
-    assert nothing, texts(at, "info")
-    # ...and it points at the longer view, from the first bundled snapshot day.
-    history = load_bundle().history
-    first_day = str(history.loc[history["ticker"].isin(["F", "TSLA", "NVDA"]), "observed_at"].min())[:10]
-    assert f"go back to {first_day}" in nothing[0]
-    assert not at.dataframe
+    assert at.radio(key="changes_mode").value == "day"
+    assert at.date_input(key="changes_since").value.isoformat() == moving[-1]
+    assert "since" not in at.query_params, "the page's own choice needs no address"
+    assert any(f"most recent period in which something did: since {moving[-1]}" in t for t in texts(at, "caption"))
+    assert at.dataframe, "what moved is shown"
 
 
 def test_changes_since_a_day_picked_on_the_page(store_path: Path) -> None:
