@@ -97,7 +97,9 @@ def main() -> None:
         opened: date | None = st.session_state[OPENING_KEY]
         return opened
 
-    ui.seed_widget(MODE_KEY, lambda: "day" if shared_since() or first_view() else "previous")
+    # A link's own since= (even one that is no day: its warning promises the previous snapshots) decides.
+    linked = ui.link_text(SINCE_PARAM) is not None
+    ui.seed_widget(MODE_KEY, lambda: "day" if shared_since() or (not linked and first_view()) else "previous")
     mode = st.radio("Compare with", list(MODES), format_func=MODES.__getitem__, key=MODE_KEY, horizontal=True)
     ui.remember(MODE_KEY)
     since: date | None = None
