@@ -61,6 +61,15 @@ def streamlit_server(app: str = "app.py", timeout: float = 60.0, env: Mapping[st
 
     `env` is added to this process's environment for the server (a store path, a proxy, ...).
     """
+    with streamlit_process(app, timeout, env) as (url, _):
+        yield url
+
+
+@contextmanager
+def streamlit_process(
+    app: str = "app.py", timeout: float = 60.0, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`streamlit_server`, yielding the server's process too (a benchmark reads its memory)."""
     port = free_port()
     url = f"http://localhost:{port}"
     command = [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(port)]
@@ -79,7 +88,7 @@ def streamlit_server(app: str = "app.py", timeout: float = 60.0, env: Mapping[st
                     state = f"exited with {process.returncode}" if process.poll() is not None else "timed out"
                     raise ServerError(f"`{' '.join(command)}` {state}:\n{output}")
                 time.sleep(0.25)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             try:

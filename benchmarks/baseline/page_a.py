@@ -1,0 +1,5 @@
+"""Baseline page a."""
+
+from common import draw
+
+draw("Page a", 20)

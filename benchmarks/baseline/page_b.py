@@ -1,0 +1,5 @@
+"""Baseline page b."""
+
+from common import draw
+
+draw("Page b", 60)

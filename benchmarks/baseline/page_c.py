@@ -1,0 +1,5 @@
+"""Baseline page c."""
+
+from common import draw
+
+draw("Page c", 120)
