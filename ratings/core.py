@@ -41,10 +41,15 @@ Price
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.api.extensions import ExtensionArray
+from pandas.api.typing import NAType
 
 from .schema import CONSENSUS, CONSENSUS_HISTORY, CONSENSUS_TABLE, COUNT_COLUMNS, PRICES, conform, day_mask
 
@@ -103,20 +108,48 @@ def coverage_partition(table: pd.DataFrame) -> Coverage:
     )
 
 
+def _floats(series: pd.Series) -> np.ndarray:
+    """A column as a float64 array, NaN for unknown (what the arithmetic below runs on: numpy, not Series)."""
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _counted(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The rating mean of the Strong Buy..Strong Sell counts (NaN without any) and their total (NaN likewise).
+
+    A count the source does not report is left out, not taken as zero.
+    """
+    counts = np.column_stack([_floats(frame[c]) for c in COUNT_COLUMNS]) if len(frame) else np.empty((0, 5))
+    known = ~np.isnan(counts)
+    filled = np.where(known, counts, 0.0)
+    total = np.where(known.any(axis=1), filled.sum(axis=1), np.nan)
+    weighted = filled @ np.array([COUNT_SCORES[c] for c in COUNT_COLUMNS], dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(total > 0, weighted / total, np.nan)
+    return mean, total
+
+
 def rating_mean_from_counts(frame: pd.DataFrame) -> pd.Series:
     """Mean score of the Strong Buy..Strong Sell counts on the 1-5 scale; NaN without counts."""
-    counts = frame[list(COUNT_COLUMNS)].astype("float64")
-    scores = pd.Series(COUNT_SCORES, dtype="float64")
-    total = counts.sum(axis=1, min_count=1)
-    weighted = (counts * scores).sum(axis=1, min_count=1)
-    return (weighted / total.where(total > 0)).astype("float64")
+    return pd.Series(_counted(frame)[0], index=frame.index, dtype="float64")
+
+
+def _strings(codes: np.ndarray, names: Sequence[str], na_value: NAType | float = pd.NA) -> ExtensionArray:
+    """A text column from `codes` into `names` (-1: unknown) through Arrow's dictionary encoding, which is many
+    times faster than building the column from Python strings; ``na_value=np.nan`` gives pandas' ``str``."""
+    indices = pa.array(codes.astype("int8"), mask=codes < 0, type=pa.int8())
+    encoded = pa.DictionaryArray.from_arrays(indices, pa.array(list(names), type=pa.large_string()))
+    return pd.array(encoded.cast(pa.large_string()), dtype=pd.StringDtype("pyarrow", na_value=na_value))
+
+
+def _labels(values: np.ndarray) -> ExtensionArray:
+    """The label of each 1-5 rating mean: bands with inclusive upper bounds, 1.0 in the first; <NA> elsewhere."""
+    band = np.searchsorted(np.asarray(BAND_EDGES[1:]), values, side="left").clip(0, len(LABELS) - 1)
+    return _strings(np.where((values >= 1) & (values <= 5), band, -1), LABELS)
 
 
 def label_from_rating_mean(rating_mean: pd.Series) -> pd.Series:
     """Consensus label for each 1-5 rating mean; <NA> outside [1, 5] or when unknown."""
-    values = pd.to_numeric(rating_mean, errors="coerce").astype("float64")
-    labels = pd.cut(values, bins=list(BAND_EDGES), labels=list(LABELS), right=True, include_lowest=True)
-    return labels.astype("string")
+    return pd.Series(_labels(_floats(rating_mean)), index=rating_mean.index)
 
 
 def label_from_counts(frame: pd.DataFrame) -> pd.Series:
@@ -124,21 +157,28 @@ def label_from_counts(frame: pd.DataFrame) -> pd.Series:
     return label_from_rating_mean(rating_mean_from_counts(frame))
 
 
+def _upside(t: np.ndarray, p: np.ndarray) -> np.ndarray:
+    usable = np.isfinite(t) & np.isfinite(p) & (t > 0) & (p > 0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        upside = np.where(usable, t / np.where(usable, p, 1.0) - 1, np.nan)
+    return np.where(np.isfinite(upside), upside, np.nan)  # a price near 0 must not give inf
+
+
 def implied_upside(target: pd.Series, price: pd.Series) -> pd.Series:
     """``target / price - 1``; NaN where either is missing, not finite or not positive."""
-    t = pd.to_numeric(target, errors="coerce").astype("float64")
-    p = pd.to_numeric(price, errors="coerce").astype("float64")
-    usable = np.isfinite(t) & np.isfinite(p) & (t > 0) & (p > 0)
-    upside = t.where(usable) / p.where(usable) - 1
-    return upside.where(np.isfinite(upside)).astype("float64")  # a price near 0 must not give inf
+    return pd.Series(_upside(_floats(target), _floats(price)), index=target.index, dtype="float64")
+
+
+def _dispersion(high: np.ndarray, low: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        spread = (high - low) / mean
+    return np.where((mean > 0) & (low > 0) & (high >= low) & np.isfinite(spread), spread, np.nan)
 
 
 def target_dispersion(frame: pd.DataFrame) -> pd.Series:
     """``(target_high - target_low) / target_mean``; NaN unless all three are known and sane."""
-    high, low, mean = (frame[c].astype("float64") for c in ("target_high", "target_low", "target_mean"))
-    usable = (mean > 0) & (low > 0) & (high >= low)
-    spread = (high - low) / mean
-    return spread.where(usable & np.isfinite(spread)).astype("float64")
+    high, low, mean = (_floats(frame[c]) for c in ("target_high", "target_low", "target_mean"))
+    return pd.Series(_dispersion(high, low, mean), index=frame.index, dtype="float64")
 
 
 def attach_prices(consensus: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
@@ -148,19 +188,22 @@ def attach_prices(consensus: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame
     latest close at all. Sets ``price_source`` to 'source' or 'close' and ``price_as_of``
     (and ``currency``, when the row had none) from the close used.
     """
-    out = consensus.copy()
-    quoted = out["price"].astype("float64")
-    own = quoted.where(np.isfinite(quoted) & (quoted > 0))
-    out["price"] = own
-    out["price_source"] = pd.Series(pd.NA, index=out.index, dtype="string").mask(own.notna(), "source")
-    need = own.isna()
+    quoted = consensus["price"].to_numpy(dtype="float64", na_value=np.nan)
+    own = np.where(np.isfinite(quoted) & (quoted > 0), quoted, np.nan)
+    need = pd.Series(np.isnan(own), index=consensus.index, dtype=bool)
+    columns: dict[str, Any] = {name: consensus[name] for name in consensus.columns}
+    columns["price"] = own
+    columns["price_source"] = _strings(np.where(need, -1, 0), ("source",))
     # A dropped price takes its date with it; a close found below brings its own.
-    out["price_as_of"] = out["price_as_of"].mask(need)
+    columns["price_as_of"] = consensus["price_as_of"].mask(need)
+    out = pd.DataFrame(columns, index=consensus.index)  # one frame at once, as in add_metrics
     if not need.any() or prices.empty:
         return out
+    wanted = out.loc[need, ["ticker", "as_of"]].copy()
+    if "ticker" in prices.columns:  # only the closes of the rows that need one (a bundle holds 145,000)
+        prices = prices[prices["ticker"].isin(wanted["ticker"].unique())]
     closes = conform(prices, PRICES).dropna(subset=["close"])
     closes = closes.loc[closes["close"] > 0, ["ticker", "date", "close", "currency"]].sort_values("date")
-    wanted = out.loc[need, ["ticker", "as_of"]].copy()
     day = pd.to_datetime(wanted["as_of"], format="%Y-%m-%d", errors="coerce")
     wanted["date"] = day.fillna(pd.Timestamp.max.normalize()).astype("datetime64[ns]")
     wanted["_row"] = wanted.index
@@ -186,27 +229,36 @@ def attach_prices(consensus: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame
 
 
 def add_metrics(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add the rating mean, consensus label, upsides, dispersion and coverage to consensus rows."""
-    out = frame.copy()
-    reported = out["rating_mean"].where(out["rating_mean"].between(1, 5))
-    from_counts = rating_mean_from_counts(out)
-    out["rating_mean"] = reported.fillna(from_counts)
-    out["rating_basis"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    out.loc[from_counts.notna() & reported.isna(), "rating_basis"] = "counts"
-    out.loc[reported.notna(), "rating_basis"] = "reported"
-    out["consensus"] = label_from_rating_mean(out["rating_mean"])
-    counted = out[list(COUNT_COLUMNS)].sum(axis=1, min_count=1)
-    out["n_analysts"] = out["n_analysts"].fillna(counted.astype("Int64"))
-    for kind in ("mean", "median", "low", "high"):
-        out[f"upside_{kind}"] = implied_upside(out[f"target_{kind}"], out["price"])
-    out["target_dispersion"] = target_dispersion(out)
-    has_target = out["target_mean"] > 0
-    out["coverage"] = np.where(
-        has_target.fillna(False), COVERAGE_TARGETS,
-        np.where(out["consensus"].notna(), COVERAGE_RATING, COVERAGE_NONE),
-    )  # fmt: skip
-    out.loc[out["source"].isna(), "coverage"] = COVERAGE_NONE
-    return out
+    """Add the rating mean, consensus label, upsides, dispersion and coverage to consensus rows.
+
+    The arithmetic runs on numpy arrays and each new column is made once: a Series operation per step costs
+    more than the step itself on a table of the S&P 500 (benchmarks/core.py measures it against numpy alone).
+    """
+    reported = _floats(frame["rating_mean"])
+    reported = np.where((reported >= 1) & (reported <= 5), reported, np.nan)
+    from_counts, counted = _counted(frame)
+    rating = np.where(np.isnan(reported), from_counts, reported)
+    basis = np.where(~np.isnan(reported), 0, np.where(np.isnan(from_counts), -1, 1))
+    labels = _labels(rating)
+    known_total = ~np.isnan(counted)
+    totals = pd.arrays.IntegerArray(np.where(known_total, counted, 0).astype("int64"), ~known_total)
+    price = _floats(frame["price"])
+    targets = {kind: _floats(frame[f"target_{kind}"]) for kind in ("mean", "median", "low", "high")}
+    coverage = np.where(targets["mean"] > 0, 0, np.where(pd.isna(labels), 2, 1))
+    coverage = np.where(frame["source"].isna().to_numpy(), 2, coverage)
+    # One frame built at once (a column assigned at a time costs more than the arithmetic): the given
+    # columns in their places, the two it revises replaced, the new ones after them.
+    columns: dict[str, Any] = {name: frame[name] for name in frame.columns}
+    columns |= {
+        "rating_mean": rating,
+        "rating_basis": _strings(basis, ("reported", "counts")),
+        "consensus": labels,
+        "n_analysts": frame["n_analysts"].fillna(pd.Series(totals, index=frame.index)),
+        **{f"upside_{kind}": _upside(target, price) for kind, target in targets.items()},
+        "target_dispersion": _dispersion(targets["high"], targets["low"], targets["mean"]),
+        "coverage": _strings(coverage, (COVERAGE_TARGETS, COVERAGE_RATING, COVERAGE_NONE), na_value=np.nan),
+    }
+    return pd.DataFrame(columns, index=frame.index)
 
 
 #: A consensus older than this is marked stale, by the kind of data it comes from (see "Age" above).

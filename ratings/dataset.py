@@ -64,9 +64,9 @@ class Dataset:
 
     @cached_property
     def known_tickers(self) -> frozenset[str]:
-        return (
-            frozenset(self.consensus["ticker"]) | frozenset(self.prices["ticker"]) | frozenset(self.universe["ticker"])
-        )
+        # unique() first: a set built from every row of a long price history costs more than the command itself
+        frames = (self.consensus, self.prices, self.universe)
+        return frozenset(str(t) for frame in frames for t in frame["ticker"].dropna().unique())
 
     def table(self, tickers: list[str] | None = None) -> pd.DataFrame:
         """The consensus-and-upside table (``CONSENSUS_TABLE``) for `tickers`, or for all."""

@@ -2,7 +2,8 @@
 
 The cache and the store follow the platform's conventions (``platformdirs``, which yfinance uses
 too). Each of the three can be moved with an environment variable, which is also how tests keep
-them inside a temporary folder.
+them inside a temporary folder. The store is a SQLite file unless it is named by a PostgreSQL URL
+(``postgresql://...``): a :data:`StoreTarget` is either, and a URL is kept as text, never a path.
 """
 
 from __future__ import annotations
@@ -21,8 +22,25 @@ DATA_DIR_ENV = "RATINGS_DATA_DIR"
 
 #: Environment variable that moves the cache folder (live results, yfinance's own cache).
 CACHE_DIR_ENV = "RATINGS_CACHE_DIR"
-#: Environment variable that moves the local SQLite store (a file path).
+#: Environment variable that moves the store: a SQLite file's path, or a PostgreSQL URL.
 STORE_ENV = "RATINGS_STORE"
+#: How a PostgreSQL store's URL begins (libpq's two spellings); anything else is a SQLite file's path.
+STORE_URL_SCHEMES = ("postgresql://", "postgres://")
+
+#: Where a store is: a SQLite file (a path) or a PostgreSQL database (its URL, as text).
+StoreTarget = Path | str
+
+
+def is_store_url(target: object) -> bool:
+    """Whether `target` names a PostgreSQL store (a ``postgresql://`` URL) rather than a SQLite file."""
+    return isinstance(target, str) and target.strip().lower().startswith(STORE_URL_SCHEMES)
+
+
+def store_target(given: str | os.PathLike[str]) -> StoreTarget:
+    """`given` as a :data:`StoreTarget`: a URL stays text (a Path would fold its ``//``), a path is expanded."""
+    if is_store_url(given):
+        return str(given).strip()
+    return Path(given).expanduser()
 
 
 def cache_dir() -> Path:
@@ -34,11 +52,12 @@ def cache_dir() -> Path:
     return Path(override).expanduser() if override else Path(platformdirs.user_cache_dir(APP_NAME))
 
 
-def default_store_path() -> Path:
-    """The local store's file: ``$RATINGS_STORE`` or ``ratings.sqlite`` in the user's data directory."""
+def default_store_path() -> StoreTarget:
+    """The store: ``$RATINGS_STORE`` (a file's path or a PostgreSQL URL), else ``ratings.sqlite`` in the
+    user's data directory."""
     override = os.environ.get(STORE_ENV, "").strip()
     if override:
-        return Path(override).expanduser()
+        return store_target(override)
     return Path(platformdirs.user_data_dir(APP_NAME)) / "ratings.sqlite"
 
 

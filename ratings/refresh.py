@@ -10,10 +10,12 @@ a failure writes none.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import yahoo
+from .paths import StoreTarget
 from .schema import FetchLogEntry, utc_now
 from .store import Store, WriteSummary
 
@@ -24,7 +26,7 @@ class RefreshOutcome:
 
     batch: yahoo.LiveBatch
     written: WriteSummary | None
-    store_path: Path
+    store_path: Path | str  # the SQLite file, or the PostgreSQL URL without its password
     started_at: str
     finished_at: str
 
@@ -41,18 +43,19 @@ class RefreshOutcome:
 def refresh(
     tickers: Sequence[str],
     *,
-    store_path: Path | None = None,
+    store_path: StoreTarget | None = None,
     config: yahoo.LiveConfig | None = None,
     force: bool = False,
     on_progress: yahoo.ProgressCallback | None = None,
+    store: Store | None = None,
 ) -> RefreshOutcome:
     """Fetch `tickers` live (``force`` skips the result cache) and append what came back to the store.
 
-    The store is opened (and checked: a file that is not ours raises
-    :class:`ratings.store.StoreError`) before any request is made, so a bad ``--store`` costs no
-    network time. The fetch log records every ticker's outcome, failures included.
+    The store (`store`, open already, or the one at `store_path`) is opened (and checked: one that is not
+    ours raises :class:`ratings.store.StoreError`) before any request is made, so a bad ``--store`` costs
+    no network time. The fetch log records every ticker's outcome, failures included.
     """
-    with Store.open(store_path) as store:
+    with nullcontext(store) if store is not None else Store.open(store_path) as store:
         started = utc_now()
         batch = yahoo.fetch(tickers, config=config, refresh=force, on_progress=on_progress)
         finished = utc_now()

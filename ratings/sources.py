@@ -1,9 +1,9 @@
 """Every data source behind one :func:`load` (vizro-style): a table of loaders, one per kind.
 
 ``bundle`` is the bundled snapshot (:mod:`ratings.bundle`), static and the default. ``store`` and
-``live`` read the local store (:mod:`ratings.store`); a live view is the store after a refresh
-(:mod:`ratings.refresh`), so both read the same file. Their names and sectors are completed from
-the bundle's universe, which also knows S&P 500 membership.
+``live`` read the store (:mod:`ratings.store`: a SQLite file or a PostgreSQL database); a live view is
+the store after a refresh (:mod:`ratings.refresh`), so both read the same store. Their names and
+sectors are completed from the bundle's universe, which also knows S&P 500 membership.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pandas as pd
 
 from .bundle import load_bundle
 from .dataset import KINDS, DataError, Dataset
+from .paths import StoreTarget
 from .schema import NO_COVERAGE_REASON, UNIVERSE, FetchLogEntry, conform
 from .store import Store
 from .tickers import WATCHLIST
@@ -34,13 +35,13 @@ FETCH_LOG_DEPTH = 200
 def load(
     kind: str = "bundle",
     *,
-    store_path: Path | None = None,
+    store_path: StoreTarget | None = None,
     data_directory: Path | None = None,
     reference_universe: pd.DataFrame | None = None,
 ) -> Dataset:
     """The :class:`Dataset` of `kind` (one of :data:`ratings.dataset.KINDS`).
 
-    `store_path` is the store's file (default: :func:`ratings.paths.default_store_path`),
+    `store_path` is the store: a file or a PostgreSQL URL (default: :func:`ratings.paths.default_store_path`),
     `data_directory` the bundle's folder (default: :func:`ratings.paths.data_dir`). Pass
     `reference_universe` when the bundle is already loaded, so that it is not read again.
     Raises :class:`~ratings.dataset.DataError` (:class:`~ratings.store.StoreError` for the store).
@@ -51,12 +52,15 @@ def load(
     return loader(store_path, data_directory, reference_universe)
 
 
-def _bundle(store_path: Path | None, data_directory: Path | None, reference: pd.DataFrame | None) -> Dataset:
+def _bundle(store_path: StoreTarget | None, data_directory: Path | None, reference: pd.DataFrame | None) -> Dataset:
     return load_bundle(data_directory)
 
 
-def _store_as(kind: str) -> Callable[[Path | None, Path | None, pd.DataFrame | None], Dataset]:
-    def loader(store_path: Path | None, data_directory: Path | None, reference: pd.DataFrame | None) -> Dataset:
+Loader = Callable[[StoreTarget | None, Path | None, pd.DataFrame | None], Dataset]
+
+
+def _store_as(kind: str) -> Loader:
+    def loader(store_path: StoreTarget | None, data_directory: Path | None, reference: pd.DataFrame | None) -> Dataset:
         stored = read_store(store_path)
         if reference is None:
             try:
@@ -69,7 +73,7 @@ def _store_as(kind: str) -> Callable[[Path | None, Path | None, pd.DataFrame | N
 
 
 #: One loader per kind: (store_path, data_directory, reference_universe) -> Dataset.
-LOADERS: dict[str, Callable[[Path | None, Path | None, pd.DataFrame | None], Dataset]] = {
+LOADERS: dict[str, Loader] = {
     "bundle": _bundle,
     "store": _store_as("store"),
     "live": _store_as("live"),
@@ -77,17 +81,17 @@ LOADERS: dict[str, Callable[[Path | None, Path | None, pd.DataFrame | None], Dat
 
 
 def read_store(path: str | os.PathLike[str] | None = None) -> Dataset:
-    """The local store at `path` (or the default) as a :class:`Dataset` of kind ``store``.
+    """The store at `path` (a file or a PostgreSQL URL; by default the default one) as a :class:`Dataset` of kind
+    ``store``.
 
     consensus = :meth:`Store.latest`, history = :meth:`Store.history`, prices, trend, upgrades, the
     analysis tab (estimates, EPS trend, revisions, surprises: every stored fetch), and the stored
     names as ``UNIVERSE`` rows (no sector; ``in_sp500`` False because the store does
     not know index membership: :func:`load` merges the bundle's universe for it). All read from one
-    state of the file. Raises :class:`~ratings.store.StoreError` if there is no usable store.
+    state of the store. Raises :class:`~ratings.store.StoreError` if there is no usable store.
     """
     with Store.open(path, create=False) as store, store.consistent_read():
-        consensus = store.latest()
-        history = store.history()
+        history, consensus = store.history_and_latest()
         prices = store.prices()
         trend = store.trend()
         upgrades = store.upgrades()
@@ -119,7 +123,7 @@ def read_store(path: str | os.PathLike[str] | None = None) -> Dataset:
             "commit": None,
             "as_of": (as_of[sid] or "")[:10] or None,
             "terms": STORE_TERMS,
-            "path": str(store.path),
+            "path": store.location,
         }
         for sid in source_ids
     }
@@ -130,7 +134,7 @@ def read_store(path: str | os.PathLike[str] | None = None) -> Dataset:
         universe=universe,
         sources=sources,
         kind="store",
-        location=str(store.path),
+        location=store.location,
         as_of=newest,
         trend=trend,
         upgrades=upgrades,

@@ -19,7 +19,8 @@ Yahoo bodies:
 
 Scenarios per symbol: :meth:`FakeYahoo.recorded_in` (the February 2021 recording of AAPL or GOOG
 instead of the 2025 one: a second fetch "on another day" with real data), :meth:`FakeYahoo.serve_as`
-(recorded data under another symbol),
+(recorded data under another symbol; ``FakeYahoo(any_symbol_as="AAPL")`` does it for every symbol without
+a recorded consensus (MSFT's chart alone is not one), so a whole universe such as the S&P 500 answers),
 :meth:`~FakeYahoo.no_fundamentals`, :meth:`~FakeYahoo.pence_quoted`, :meth:`~FakeYahoo.empty_trend`,
 :meth:`~FakeYahoo.with_price_targets`, :meth:`~FakeYahoo.without_modules` (a symbol's answer less some
 modules: no estimates), :meth:`~FakeYahoo.quote_from_price` (a v7 quote made of the recorded ``price``
@@ -219,9 +220,13 @@ def recorded(symbol: str, year: str = "2025") -> SymbolData:
 class FakeYahoo:
     """The fake; see the module docstring."""
 
-    def __init__(self, *, latency_s: float = 0.0, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, *, latency_s: float = 0.0, sleep: Callable[[float], None] = time.sleep, any_symbol_as: str | None = None
+    ) -> None:
         self.latency_s = latency_s
         self._sleep = sleep
+        #: A symbol without recordings is served this symbol's (renamed, like serve_as): a whole universe answers.
+        self.any_symbol_as = any_symbol_as
         self.symbols: dict[str, SymbolData] = {s: recorded(s) for s in dict.fromkeys(r[1] for r in RECORDED)}
         self.derived: set[str] = set()
         self.faults: dict[str, Fault] = {}
@@ -476,6 +481,11 @@ class FakeYahoo:
             return fault
 
     def _answer(self, endpoint: str, symbol: str | None, modules: tuple[str, ...]) -> tuple[int, bytes, str, str]:
+        if symbol and self.any_symbol_as and endpoint in DATA_ENDPOINTS:
+            with self._lock:  # a symbol without a recorded consensus, unless a scenario was set for it
+                known = self.symbols.get(symbol)
+                if symbol not in self.derived and (known is None or "financialData" not in known.modules):
+                    self.serve_as(symbol, self.any_symbol_as)
         source = "derived" if symbol in self.derived else "recorded"
         data = self.symbols.get(symbol or "")
         if endpoint == "cookie":

@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from fake_yahoo import FakeYahoo, recorded
 from helpers import Run, VirtualClock, number, parse_json
+from postgres import PostgresServer
 from recordings import AAPL_2021, DAY_2025, GOOG_2021, TARGET_KEYS, current_counts, module, payload
 
 from ratings import cli
@@ -83,7 +84,7 @@ def store(tmp_path: Path) -> Path:
     return tmp_path / "s.sqlite"
 
 
-def fetch_argv(store: Path, *tickers: str, extra: tuple[str, ...] = ()) -> list[str]:
+def fetch_argv(store: Path | str, *tickers: str, extra: tuple[str, ...] = ()) -> list[str]:
     # --rate 0: the fake answers at once; the rate limiter itself is tested in test_live.py.
     return ["fetch", *tickers, "--store", str(store), "--rate", "0", *extra]
 
@@ -833,3 +834,46 @@ def test_the_progress_is_one_line_per_ticker_elsewhere() -> None:
         "ratings: 3/4 SPY no analyst coverage (cached)",
         "ratings: 4/4 A fetched",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The same commands on a PostgreSQL store (a server this module starts: tests/postgres.py)
+
+
+def test_fetch_table_and_history_on_a_postgresql_store(
+    fake: FakeYahoo, wall: VirtualClock, pg_server: PostgresServer, run: Callable[..., Run]
+) -> None:
+    url = pg_server.database()
+    fetched = run(*fetch_argv(url, "AAPL", "GOOG"))
+    assert fetched.code == 0, fetched.err
+    assert fetched.out_lines[-1].endswith(f"Stored 2 new snapshots in {url}.")
+    shown = run("table", "AAPL", "GOOG", "--store", url, "--format", "csv")  # --store alone reads the store
+    assert shown.code == 0, shown.err
+    rows = {r["ticker"]: r for r in parse_csv(shown.out)}
+    for symbol in ("AAPL", "GOOG"):
+        assert number(rows[symbol]["target_mean"]) == pytest.approx(module(symbol, "financialData")["targetMeanPrice"])
+    history = run("history", "AAPL", "--store", url, "--format", "json")
+    assert history.code == 0 and [r["as_of"] for r in parse_json(history.out)] == [DAY_2025.date().isoformat()]
+
+
+def test_an_empty_postgresql_database_says_to_fetch_first_and_a_foreign_one_is_refused_untouched(
+    fake: FakeYahoo, pg_server: PostgresServer, run: Callable[..., Run]
+) -> None:
+    empty = pg_server.database()
+    result = run("table", "AAPL", "--store", empty)
+    assert result.code == 1 and result.err_lines == [
+        f"ratings: no store at {empty}: run `ratings fetch TICKER...` first"
+    ]
+    foreign = pg_server.database()
+    with pg_server.admin(foreign.rsplit("/", 1)[1]) as conn:
+        conn.execute("CREATE TABLE recipes (name text)")
+        conn.execute("INSERT INTO recipes VALUES ('bread')")
+    for argv in (["table", "AAPL", "--store", foreign], fetch_argv(foreign, "AAPL")):
+        refused = run(*argv)
+        assert refused.code == 2 and "not an analyst-ratings store" in refused.err and refused.out == ""
+    assert fake.log == []
+    with pg_server.admin(foreign.rsplit("/", 1)[1]) as conn:
+        assert conn.execute("SELECT * FROM recipes").fetchall() == [("bread",)]
+        assert conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone() == (1,)

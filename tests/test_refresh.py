@@ -3,7 +3,9 @@
 Every request goes to ``tests/fake_yahoo.py`` (recorded Yahoo responses, yfinance's own parsing).
 ``yahoo.fetch`` is wrapped (the ``wall`` fixture) so nothing really sleeps and the wall clock is
 injected: fetches "on 2021-02-01" and "on 2025-02-24" serve the 2021 and 2025 recordings of the same
-ticker. Expected values are read from the payload files (``recordings.py``).
+ticker. Expected values are read from the payload files (``recordings.py``). What a refresh keeps is
+tested on both backends (``store_path``: a SQLite file, or a database of the PostgreSQL server this module
+starts); the result cache's tests need one store only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 import pytest
 from fake_yahoo import FakeYahoo
 from helpers import VirtualClock
+from postgres import BACKENDS, PostgresServer
 from recordings import AAPL_2021, DAY_2025, TARGET_KEYS, TREND_KEYS, current_counts, module
 
 from ratings.refresh import refresh
@@ -41,12 +44,21 @@ def recorded_upgrades(symbol: str, year: str = "2025") -> int:
     )
 
 
+@pytest.fixture(params=BACKENDS)
+def store_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A new store on each backend: a file in a folder yet to be made, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "store" / "ratings.sqlite"
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    return server.database()
+
+
 @pytest.fixture
-def store_path(tmp_path: Path) -> Path:
+def file_store(tmp_path: Path) -> Path:
     return tmp_path / "store" / "ratings.sqlite"
 
 
-def run(tickers: list[str], store_path: Path, *, force: bool = False) -> Any:
+def run(tickers: list[str], store_path: Path | str | str, *, force: bool = False) -> Any:
     return refresh(tickers, store_path=store_path, config=CONFIG, force=force)
 
 
@@ -55,7 +67,7 @@ def run(tickers: list[str], store_path: Path, *, force: bool = False) -> Any:
 
 
 def test_a_refresh_writes_snapshots_trend_upgrades_and_its_log_in_one_transaction(
-    fake: FakeYahoo, wall: VirtualClock, store_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path | str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes: list[dict[str, Any]] = []
     real_write = Store.write_batch
@@ -89,7 +101,7 @@ def test_a_refresh_writes_snapshots_trend_upgrades_and_its_log_in_one_transactio
 
 
 def test_a_failure_while_writing_leaves_the_store_as_it_was(
-    fake: FakeYahoo, wall: VirtualClock, store_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path | str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run(["GOOG"], store_path)
     with Store.open(store_path) as store:
@@ -97,7 +109,11 @@ def test_a_failure_while_writing_leaves_the_store_as_it_was(
         log_before = store.fetch_log()
 
     def broken(self: Store, *args: Any) -> Any:  # the last table of the batch fails to write
-        raise sqlite3.OperationalError("disk I/O error")
+        if self.backend == "sqlite":
+            raise sqlite3.OperationalError("disk I/O error")
+        import psycopg
+
+        raise psycopg.OperationalError("disk I/O error")
 
     monkeypatch.setattr(Store, "_write_names", broken)
     wall.now = DAY_2025 + timedelta(days=1)
@@ -109,7 +125,7 @@ def test_a_failure_while_writing_leaves_the_store_as_it_was(
         assert store.fetch_log() == log_before
 
 
-def test_failures_are_logged_with_their_reasons(fake: FakeYahoo, wall: VirtualClock, store_path: Path) -> None:
+def test_failures_are_logged_with_their_reasons(fake: FakeYahoo, wall: VirtualClock, store_path: Path | str) -> None:
     fake.no_fundamentals("SPY")
     fake.serve_as("RL", "AAPL")
     fake.fail("RL", "status", status=429)
@@ -134,7 +150,7 @@ def test_failures_are_logged_with_their_reasons(fake: FakeYahoo, wall: VirtualCl
     ("kind", "status"), [("status", 429), ("status", 503), ("network", 0), ("malformed", 0), ("truncated", 0)]
 )
 def test_when_everything_fails_no_snapshot_is_written_but_the_attempt_is_logged(
-    fake: FakeYahoo, wall: VirtualClock, store_path: Path, kind: Any, status: int
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path | str, kind: Any, status: int
 ) -> None:
     for symbol in ("AAPL", "GOOG"):
         fake.fail(symbol, kind, status=status or 429)
@@ -148,7 +164,9 @@ def test_when_everything_fails_no_snapshot_is_written_but_the_attempt_is_logged(
         assert dict(entry.reasons) == outcome.failures
 
 
-def test_an_answer_without_coverage_counts_as_fetched(fake: FakeYahoo, wall: VirtualClock, store_path: Path) -> None:
+def test_an_answer_without_coverage_counts_as_fetched(
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path | str
+) -> None:
     fake.no_fundamentals("SPY")
     outcome = run(["SPY"], store_path)
     assert outcome.anything_fetched and outcome.written is not None and outcome.failures == {}
@@ -160,7 +178,7 @@ def test_an_answer_without_coverage_counts_as_fetched(fake: FakeYahoo, wall: Vir
 
 @pytest.mark.parametrize("kind", ["status", "malformed", "network"])
 def test_a_failed_refresh_loses_no_earlier_snapshot(
-    fake: FakeYahoo, wall: VirtualClock, store_path: Path, kind: Any
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path | str, kind: Any
 ) -> None:
     run(["AAPL", "GOOG"], store_path)
     with Store.open(store_path) as store:
@@ -220,7 +238,7 @@ def test_a_bad_store_is_refused_before_any_request(
 
 
 def test_the_store_is_opened_before_the_first_request(
-    fake: FakeYahoo, wall: VirtualClock, store_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeYahoo, wall: VirtualClock, store_path: Path | str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     requests_seen_at_open: list[int] = []
     real_init = Store.__init__
@@ -239,7 +257,7 @@ def test_the_store_is_opened_before_the_first_request(
 # Two days, with real recordings of each
 
 
-def test_two_days_are_two_snapshots_in_the_history(fake: FakeYahoo, wall: VirtualClock, store_path: Path) -> None:
+def test_two_days_are_two_snapshots_in_the_history(fake: FakeYahoo, wall: VirtualClock, store_path: Path | str) -> None:
     wall.now = AAPL_2021
     fake.recorded_in("2021", "AAPL")
     first = run(["AAPL"], store_path)
@@ -279,12 +297,12 @@ def test_two_days_are_two_snapshots_in_the_history(fake: FakeYahoo, wall: Virtua
     ],
 )
 def test_the_result_cache_ages_on_the_injected_wall_clock(
-    fake: FakeYahoo, wall: VirtualClock, store_path: Path, later: timedelta, cached: bool
+    fake: FakeYahoo, wall: VirtualClock, file_store: Path, later: timedelta, cached: bool
 ) -> None:
-    run(["AAPL"], store_path)
+    run(["AAPL"], file_store)
     fake.reset_log()
     wall.now = DAY_2025 + later
-    result = run(["AAPL"], store_path).batch.result("AAPL")
+    result = run(["AAPL"], file_store).batch.result("AAPL")
     assert result.from_cache is cached
     assert (fake.count("quoteSummary", symbol="AAPL") == 0) is cached
     # A cache hit keeps the time Yahoo answered; a fresh answer is dated by the wall clock.
@@ -292,8 +310,8 @@ def test_the_result_cache_ages_on_the_injected_wall_clock(
     assert result.observed_at == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_a_naive_wall_clock_is_taken_as_utc(fake: FakeYahoo, store_path: Path, wall: VirtualClock) -> None:
+def test_a_naive_wall_clock_is_taken_as_utc(fake: FakeYahoo, file_store: Path, wall: VirtualClock) -> None:
     wall.now = AAPL_2021.replace(tzinfo=None)
     fake.recorded_in("2021", "AAPL")
-    result = run(["AAPL"], store_path).batch.result("AAPL")
+    result = run(["AAPL"], file_store).batch.result("AAPL")
     assert result.observed_at == AAPL_2021.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,4 +1,9 @@
-"""The local SQLite store: history, deduplication, atomic writes, two processes, damaged files, migrations."""
+"""The store: history, deduplication, atomic writes, two processes, damaged files, migrations.
+
+The interface's tests run on both backends (the ``store`` and ``target`` fixtures are parametrized over
+SQLite and a real PostgreSQL server this module starts, ``tests/postgres.py``); the checks of a SQLite
+file's bytes stay SQLite's. PostgreSQL's own refusals and migrations: ``test_store_postgres.py``.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+from postgres import look, tables
 
 from ratings.dataset import DataError
 from ratings.formatting import dataset_label, dataset_warnings
@@ -44,6 +50,7 @@ from ratings.store import (
     FetchLogEntry,
     Store,
     StoreError,
+    display,
     migrations,
     sqlite,
 )
@@ -179,8 +186,9 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(path: Path) -> Iterator[Store]:
-    with Store.open(path) as opened:
+def store(target: str | Path) -> Iterator[Store]:
+    """A new store, once per backend."""
+    with Store.open(target) as opened:
         yield opened
 
 
@@ -427,43 +435,50 @@ def test_a_malformed_log_entry_is_refused_before_writing(store: Store, entry: Fe
 
 
 class FailingConnection:
-    """Forwards to a sqlite3 connection but fails the insert into one table, mid-transaction."""
+    """Forwards to a store's backend but fails the insert into one table, mid-transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, table: str, error: Exception) -> None:
+    def __init__(self, conn: Any, table: str, error: Exception) -> None:
         self._conn, self._table, self._error = conn, table, error
 
     def _check(self, sql: str) -> None:
         if sql.startswith(f"INSERT INTO {self._table} "):
             raise self._error
 
-    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+    def execute(self, sql: str, *args: Any) -> int:
         self._check(sql)
-        return self._conn.execute(sql, *args)
+        return int(self._conn.execute(sql, *args))
 
-    def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
+    def executemany(self, sql: str, *args: Any) -> int:
         self._check(sql)
-        return self._conn.executemany(sql, *args)
+        return int(self._conn.executemany(sql, *args))
+
+    def insert_id(self, sql: str, *args: Any) -> int:
+        self._check(sql)
+        return int(self._conn.insert_id(sql, *args))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
 
 
+def driver_error(backend: str, kind: str) -> Exception:
+    """The error each database's driver raises for a broken constraint or a failed disk."""
+    if kind == "runtime":
+        return RuntimeError("the process is being stopped")
+    if backend == "sqlite":
+        failures = {"check": sqlite3.IntegrityError("CHECK constraint failed"), "io": sqlite3.OperationalError("disk")}
+        return failures[kind]
+    import psycopg
+
+    return {"check": psycopg.errors.CheckViolation("check"), "io": psycopg.OperationalError("disk")}[kind]
+
+
 @pytest.mark.parametrize("table", ["trend", "upgrades", "prices", "names", "fetch_log"])
-@pytest.mark.parametrize(
-    ("error", "raised"),
-    [
-        (sqlite3.IntegrityError("CHECK constraint failed"), StoreError),
-        (sqlite3.OperationalError("disk I/O error"), StoreError),
-        (RuntimeError("the process is being stopped"), RuntimeError),
-    ],
-)
-def test_a_failure_mid_batch_writes_nothing_of_it(
-    store: Store, table: str, error: Exception, raised: type[Exception]
-) -> None:
+@pytest.mark.parametrize(("kind", "raised"), [("check", StoreError), ("io", StoreError), ("runtime", RuntimeError)])
+def test_a_failure_mid_batch_writes_nothing_of_it(store: Store, table: str, kind: str, raised: type[Exception]) -> None:
     store.write_batch(**batch(["F"], DAY1), log_entry=FetchLogEntry(DAY1, DAY1, ("F",), 1, 0, 0))
     before = read_all(store)
     real = store._conn
-    store._conn = FailingConnection(real, table, error)  # type: ignore[assignment]
+    store._conn = FailingConnection(real, table, driver_error(store.backend, kind))  # type: ignore[assignment]
     try:
         with pytest.raises(raised):
             store.write_batch(
@@ -515,15 +530,18 @@ COUNT_SNAPSHOT_COLUMNS = ["n_analysts", *COUNT_COLUMNS]
 
 
 @pytest.mark.parametrize("column", FLOAT_SNAPSHOT_COLUMNS + COUNT_SNAPSHOT_COLUMNS)
-def test_unknowns_are_stored_as_null_and_read_back_unknown_never_zero(store: Store, path: Path, column: str) -> None:
+def test_unknowns_are_stored_as_null_and_read_back_unknown_never_zero(
+    store: Store,
+    target: str | Path,
+    column: str,
+) -> None:
     frame = snapshot_rows(["UNKNOWN", "ZERO", "VALUE"], DAY1)
     frame[column] = frame[column].astype("float64")
     frame.loc[0, column] = math.nan
     frame.loc[1, column] = 0
     store.write_batch(snapshots=frame)
-    with raw(path) as conn:
-        nulls = dict(conn.execute(f"SELECT ticker, {column} IS NULL FROM snapshots"))  # noqa: S608 - test's own names
-    assert nulls == {"UNKNOWN": 1, "ZERO": 0, "VALUE": 0}
+    nulls = dict(look(target, f"SELECT ticker, {column} IS NULL FROM snapshots"))  # noqa: S608 - test's own names
+    assert {ticker: bool(null) for ticker, null in nulls.items()} == {"UNKNOWN": True, "ZERO": False, "VALUE": False}
     for stored in (store.snapshots(), store.latest(), store.history()):
         values = stored.set_index("ticker")[column]
         assert pd.isna(values["UNKNOWN"])
@@ -554,7 +572,7 @@ def test_unknowns_round_trip_in_every_table(store: Store, frames: dict[str, Any]
     "text",
     [INJECTION, "O'Brien & Co", 'say "hi"', "Robert'); DELETE FROM names; --", "%s ? :name", "Société Générale", ""],
 )
-def test_text_goes_in_as_data_never_as_sql(store: Store, path: Path, text: str) -> None:
+def test_text_goes_in_as_data_never_as_sql(store: Store, target: str | Path, text: str) -> None:
     ticker = text or "EMPTYNOTE"  # a key cannot be empty; everything else can be
     store.write_batch(
         snapshots=snapshot_rows([ticker], DAY1, note=text, source_label=text),
@@ -567,10 +585,8 @@ def test_text_goes_in_as_data_never_as_sql(store: Store, path: Path, text: str) 
     upgrade = store.upgrades([ticker])
     assert upgrade.loc[0, "to_grade"] == text and upgrade.loc[0, "firm"] == (text or "Firm")
     assert store.names().set_index("ticker").loc[ticker, "name"] == text
-    with raw(path) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert conn.execute("SELECT count(*) FROM names").fetchone()[0] == 1
-    assert {"snapshots", "names", "upgrades"} <= tables
+    assert look(target, "SELECT count(*) FROM names") == [(1,)]
+    assert {"snapshots", "names", "upgrades"} <= tables(target)
 
 
 @pytest.mark.parametrize(("stored", "asked", "extra"), [(600, 600, 0), (600, 550, 0), (600, 600, 40_000)])
@@ -592,12 +608,12 @@ def test_filtering_by_many_tickers(store: Store, stored: int, asked: int, extra:
 # --- consistency under concurrency -----------------------------------------------------------------
 
 
-def test_a_consistent_read_does_not_see_a_write_that_lands_during_it(path: Path) -> None:
-    with Store(path) as writer, Store(path) as reader:
+def test_a_consistent_read_does_not_see_a_write_that_lands_during_it(target: str | Path) -> None:
+    with Store(target) as writer, Store(target) as reader:
         writer.write_batch(snapshots=snapshot_rows(["F"], DAY1))
         with reader.consistent_read():
             before = reader.snapshots()
-            writer.write_batch(snapshots=snapshot_rows(["F"], DAY2))  # WAL: the writer is not blocked
+            writer.write_batch(snapshots=snapshot_rows(["F"], DAY2))  # WAL, MVCC: the writer is not blocked
             assert_frame_equal(reader.snapshots(), before)
         assert len(reader.snapshots()) == len(before) + 1
 
@@ -699,15 +715,18 @@ print(json.dumps({"reads": len(sizes), "sizes": sorted(set(sizes))}))
 """
 
 
-def test_a_writer_process_and_a_reader_process_at_once(path: Path, tmp_path: Path) -> None:
+def test_a_writer_process_and_a_reader_process_at_once(target: str | Path, tmp_path: Path) -> None:
     batches = 80
-    Store(path).close()  # the reader opens an existing store only
+    Store(target).close()  # the reader opens an existing store only
     done = tmp_path / "writer-done"
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(path), str(done)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", READER, str(target), str(done)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), str(batches)],
+        [sys.executable, "-c", WRITER, str(target), str(batches)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -966,16 +985,16 @@ def test_several_processes_opening_an_old_store_at_once_migrate_it_once(path: Pa
 # --- the dashboard's Dataset ----------------------------------------------------------------------
 
 
-def test_load_store_builds_the_dashboard_dataset(path: Path) -> None:
-    with Store(path) as store:
+def test_load_store_builds_the_dashboard_dataset(target: str | Path) -> None:
+    with Store(target) as store:
         store.write_batch(**batch(["F", "TSLA"], DAY1, base=10.0))
         store.write_batch(
             **batch(["F", "TSLA"], DAY2, base=20.0),
             log_entry=FetchLogEntry(DAY2, DAY2, ("F", "TSLA", "XYZ"), 2, 0, 1, {"XYZ": "HTTP 429 rate limited"}),
         )
-    dataset = read_store(path)
+    dataset = read_store(target)
     newest = snapshot_rows(["F", "TSLA"], DAY2, base=20.0).set_index("ticker")
-    with Store(path, create=False) as store:
+    with Store(target, create=False) as store:
         assert_frame_equal(dataset.consensus, store.latest())
     assert len(dataset.history) == 4
     table = dataset.table(["F", "TSLA"]).set_index("ticker")
@@ -985,35 +1004,35 @@ def test_load_store_builds_the_dashboard_dataset(path: Path) -> None:
     assert set(dataset.universe["ticker"]) == {"F", "TSLA"}
     assert dataset.universe.set_index("ticker")["in_watchlist"].to_dict() == {"F": True, "TSLA": True}
     source = dataset.sources["yfinance"]
-    assert source["as_of"] == utc_text(DAY2)[:10] and source["path"] == str(path)
+    assert source["as_of"] == utc_text(DAY2)[:10] and source["path"] == display(target)
     assert source["repository"] is None and source["commit"] is None and source["terms"]
     label = dataset_label(dataset)
-    assert str(path) in label and "last snapshot 2026-07-02 09:30 UTC" in label
+    assert display(target) in label and "last snapshot 2026-07-02 09:30 UTC" in label
     assert any("HTTP 429 rate limited (XYZ)" in w for w in dataset_warnings(dataset))
 
 
-def test_the_last_fetch_note_counts_failures_and_no_coverage_apart(path: Path) -> None:
-    with Store(path) as store:
+def test_the_last_fetch_note_counts_failures_and_no_coverage_apart(target: str | Path) -> None:
+    with Store(target) as store:
         reasons = {"A": "network error", "B": "network error", "SPY": "no analyst coverage (Yahoo: none)"}
         store.write_batch(log_entry=FetchLogEntry(DAY2, DAY2, ("A", "B", "SPY"), 0, 1, 2, reasons))
-    (note,) = [w for w in dataset_warnings(read_store(path)) if w.startswith("The last fetch")]
+    (note,) = [w for w in dataset_warnings(read_store(target)) if w.startswith("The last fetch")]
     assert "failed for 2 of 3 tickers, and found no analyst coverage for 1: " in note
     assert "network error (A, B); no analyst coverage (Yahoo: none) (SPY)" in note
 
 
-def test_load_store_knows_whose_latest_answer_was_no_coverage(path: Path) -> None:
+def test_load_store_knows_whose_latest_answer_was_no_coverage(target: str | Path) -> None:
     none = "no analyst coverage (Yahoo: No fundamentals data found)"
-    with Store(path) as store:
+    with Store(target) as store:
         store.write_batch(
             log_entry=FetchLogEntry(DAY1, DAY1, ("AAPL", "SPY", "QQQ"), 1, 2, 0, {"SPY": none, "QQQ": none})
         )
         # Later: SPY answered after all; QQQ failed, which says nothing about its coverage.
         store.write_batch(log_entry=FetchLogEntry(DAY2, DAY2, ("SPY", "QQQ"), 1, 0, 1, {"QQQ": "network error"}))
-    assert dict(read_store(path).no_coverage) == {"QQQ": utc_text(DAY1)}
+    assert dict(read_store(target).no_coverage) == {"QQQ": utc_text(DAY1)}
 
 
-def test_load_store_of_an_empty_store_says_so(store: Store) -> None:
-    dataset = read_store(store.path)
+def test_load_store_of_an_empty_store_says_so(store: Store, target: str | Path) -> None:
+    dataset = read_store(target)
     assert dataset.consensus.empty and "no snapshot yet" in dataset_label(dataset)
     assert any("holds no consensus" in w for w in dataset_warnings(dataset))
 

@@ -1,6 +1,7 @@
 """The store's analysis tab (schema v3): estimates, EPS trend, revisions and surprises kept as dated snapshots,
 written in the refresh's one transaction, migrated onto older stores without losing their rows, read back
-onto the Dataset."""
+onto the Dataset. The store's tests run on both backends (``target``: SQLite and a PostgreSQL server this
+module starts); the migration of an old SQLite file stays SQLite's."""
 
 from __future__ import annotations
 
@@ -105,8 +106,8 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(path: Path) -> Iterator[Store]:
-    with Store(path) as opened:
+def store(target: str | Path) -> Iterator[Store]:
+    with Store(target) as opened:
         yield opened
 
 
@@ -242,14 +243,14 @@ def live(**overrides: Any) -> LiveConfig:
 
 
 def test_a_refresh_stores_the_estimates_and_the_dataset_carries_them(
-    fake: FakeYahoo, wall: VirtualClock, path: Path
+    fake: FakeYahoo, wall: VirtualClock, target: str | Path
 ) -> None:
-    outcome = refresh.refresh(["AAPL", "AMZN", "GOOG", "HISU-U.TO"], store_path=path, config=live())
+    outcome = refresh.refresh(["AAPL", "AMZN", "GOOG", "HISU-U.TO"], store_path=target, config=live())
     written = outcome.written
     assert written is not None
     assert (written.estimates.inserted, written.surprises.inserted) == (12, 12)  # 4 periods, 4 quarters each
     assert written.eps_trend.inserted == written.eps_revisions.inserted == 12
-    dataset = sources.load("store", store_path=path)
+    dataset = sources.load("store", store_path=target)
     assert set(dataset.estimates["ticker"]) == {"AAPL", "AMZN", "GOOG"}
     aapl = dataset.estimates_for("AAPL")
     assert aapl.estimates["eps_mean"].tolist() == pytest.approx([1.60796, 1.49709, 7.3157, 8.19607])  # recorded
@@ -258,23 +259,24 @@ def test_a_refresh_stores_the_estimates_and_the_dataset_carries_them(
     assert set(dataset.estimates["observed_at"]) == {utc_text(wall.now)}
 
 
-def test_a_second_day_adds_a_second_snapshot(fake: FakeYahoo, wall: VirtualClock, path: Path) -> None:
-    refresh.refresh(["AAPL"], store_path=path, config=live())
+def test_a_second_day_adds_a_second_snapshot(fake: FakeYahoo, wall: VirtualClock, target: str | Path) -> None:
+    refresh.refresh(["AAPL"], store_path=target, config=live())
     wall.now += pd.Timedelta(days=1)
-    refresh.refresh(["AAPL"], store_path=path, config=live(), force=True)
-    dataset = sources.read_store(path)
+    refresh.refresh(["AAPL"], store_path=target, config=live(), force=True)
+    dataset = sources.read_store(target)
     assert dataset.estimates.groupby("observed_at").size().tolist() == [4, 4]
     assert dataset.estimates_for("AAPL").estimates["observed_at"].unique().tolist() == [utc_text(wall.now)]
     assert len(dataset.estimates_for("AAPL").surprises) == 4  # the same quarters, each counted once
 
 
 def test_the_estimates_are_written_in_the_same_transaction(
-    fake: FakeYahoo, wall: VirtualClock, path: Path, monkeypatch: pytest.MonkeyPatch
+    fake: FakeYahoo, wall: VirtualClock, target: str | Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broken = dict(sql.INSERT_ANALYSIS, surprises="INSERT INTO no_such_table VALUES (?)")
+    places = ", ".join("?" * len(sql.ANALYSIS_TABLES["surprises"].names))  # psycopg counts them before sending
+    broken = dict(sql.INSERT_ANALYSIS, surprises=f"INSERT INTO no_such_table VALUES ({places})")  # noqa: S608
     monkeypatch.setattr(sql, "INSERT_ANALYSIS", broken)
     with pytest.raises(StoreError, match="no_such_table"):
-        refresh.refresh(["AAPL"], store_path=path, config=live())
+        refresh.refresh(["AAPL"], store_path=target, config=live())
     monkeypatch.undo()
-    with Store(path, create=False) as store:
+    with Store(target, create=False) as store:
         assert store.snapshots().empty and store.trend().empty and store.estimates().empty

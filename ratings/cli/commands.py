@@ -21,7 +21,7 @@ from ..paths import PROJECT_ROOT
 from ..schema import CONSENSUS_HISTORY, conform
 from .data import fetchable_tickers, history_frame, load_dataset, resolve_tickers, store_path_of
 from .errors import EXIT_NOTHING_SHOWN, EXIT_OK, EXIT_USAGE, CommandError
-from .fetching import fetch_into_store
+from .fetching import fetch_into_store, is_scheduled, scheduled_fetch
 from .output import _os_error_text, _printable, _say, _write, _write_bytes
 from .views import (
     HISTORY_COLUMNS,
@@ -90,6 +90,10 @@ def _cmd_table(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
+    if is_scheduled(args):
+        return scheduled_fetch(args, store_path_of(args))
+    if not args.tickers:
+        raise CommandError("usage: ratings fetch TICKER... (or --universe sp500, or --from-file PATH)", EXIT_USAGE)
     symbols = fetchable_tickers(args.tickers)
     if not symbols:
         raise CommandError("no ticker to fetch", EXIT_NOTHING_SHOWN)

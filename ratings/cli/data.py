@@ -14,19 +14,21 @@ from .. import sources
 from ..core import history_metrics
 from ..dataset import KINDS, Dataset
 from ..formatting import dataset_warnings
-from ..paths import default_store_path
-from ..tickers import parse_tickers
+from ..paths import StoreTarget, default_store_path
+from ..store import locate
 from .errors import EXIT_NOTHING_SHOWN, EXIT_USAGE, CommandError
-from .fetching import fetch_into_store
+from .fetching import fetch_into_store, fetchable_tickers, parsed_tickers
 from .output import _printable, _say
 
 SOURCES: tuple[str, ...] = KINDS  # the --source choices
 
 
-def store_path_of(args: argparse.Namespace) -> Path:
-    """``--store PATH``, else :func:`ratings.paths.default_store_path` (``$RATINGS_STORE``)."""
-    given: Path | None = getattr(args, "store", None)
-    return given.expanduser() if given is not None else default_store_path()
+def store_path_of(args: argparse.Namespace) -> StoreTarget:
+    """``--store PATH|URL``, else :func:`ratings.paths.default_store_path` (``$RATINGS_STORE``)."""
+    given: StoreTarget | None = getattr(args, "store", None)
+    if isinstance(given, Path):
+        return given.expanduser()
+    return given if given is not None else default_store_path()
 
 
 def chosen_source(args: argparse.Namespace) -> str:
@@ -55,9 +57,9 @@ def load_dataset(args: argparse.Namespace) -> Dataset:
             outcome = fetch_into_store(symbols, args, path, summary=_say)
             if not outcome.anything_fetched:
                 _say("warning: nothing could be fetched; showing what the store already holds")
-    if source != "bundle" and not path.exists():
+    if source != "bundle" and not locate(path).exists():
         raise CommandError(
-            f"no store at {_printable(str(path), 200)}: run `ratings fetch TICKER...` first", EXIT_NOTHING_SHOWN
+            f"no store at {_printable(str(locate(path)), 200)}: run `ratings fetch TICKER...` first", EXIT_NOTHING_SHOWN
         )
     dataset = sources.load(source, store_path=path)
     for warning in dataset_warnings(dataset):
@@ -65,29 +67,9 @@ def load_dataset(args: argparse.Namespace) -> Dataset:
     return dataset
 
 
-def _parsed_tickers(raw: Sequence[str], known: frozenset[str] | None, *, quiet: bool = False) -> list[str]:
-    if not quiet:
-        for item in raw:
-            if not item.strip():
-                _say("'': empty ticker symbol")
-    parsed = parse_tickers(list(raw), known=known)
-    if not quiet:
-        for symbol, reason in parsed.invalid.items():
-            _say(f"{_printable(symbol)}: {reason}")
-    return parsed.valid
-
-
 def resolve_tickers(raw: Sequence[str], dataset: Dataset) -> list[str]:
     """The usable tickers of `raw`, in order; one stderr line naming each rejected one and why."""
-    return _parsed_tickers(raw, dataset.known_tickers)
-
-
-def fetchable_tickers(raw: Sequence[str], *, quiet: bool = False) -> list[str]:
-    """The well-formed symbols of `raw`, in order: any symbol may be asked of Yahoo, known or not.
-
-    Each malformed one is named on stderr, as ``table`` names them (unless `quiet`).
-    """
-    return _parsed_tickers(raw, known=None, quiet=quiet)
+    return parsed_tickers(raw, dataset.known_tickers)
 
 
 def history_frame(dataset: Dataset, ticker: str) -> pd.DataFrame:

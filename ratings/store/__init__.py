@@ -1,10 +1,11 @@
-"""The local store: a SQLite file that keeps every fetch, so the dashboard has a history.
+"""The store: a SQLite file or a PostgreSQL database that keeps every fetch, so the dashboard has a history.
 
 yfinance only ever returns today's consensus, so each fetch is appended as a dated snapshot and
-the history is built here. The file lives at :func:`ratings.paths.default_store_path`
-(``$RATINGS_STORE`` or the user's data directory) unless a path is given (``--store PATH``).
-This package is SQLite only: open, migrate, write, read. Turning what it holds into the
-dashboard's :class:`~ratings.dataset.Dataset` is :mod:`ratings.sources`' job.
+the history is built here. The store is :func:`ratings.paths.default_store_path` (``$RATINGS_STORE`` or
+a file in the user's data directory) unless one is given (``--store PATH`` or ``--store postgresql://...``).
+Both backends have the same tables, schema versions and guarantees behind one :class:`Store`: open
+(checked), migrate, write one batch per transaction, read. Turning what it holds into the dashboard's
+:class:`~ratings.dataset.Dataset` is :mod:`ratings.sources`' job.
 
 Tables
     ``snapshots``  every fetch of a consensus (``SNAPSHOTS``), UNIQUE(ticker, source_id, observed_at):
@@ -32,11 +33,15 @@ Safety
     Nothing is ever written to a file that is not ours: an existing non-empty file must start with
     SQLite's 16-byte header and be as long as that header says (:mod:`ratings.store.files`), is
     opened with ``mode=rw`` (never created by accident), must carry our application_id (or be an
-    empty database), and must pass ``PRAGMA quick_check`` before anything is written to it. Every
-    failure is a :class:`StoreError` naming the file.
+    empty database), and must pass ``PRAGMA quick_check`` before anything is written to it. A
+    PostgreSQL database must hold our ``ratings_store`` table (or no table at all) and be of a version
+    this code knows (:mod:`ratings.store.postgres`). Every failure is a :class:`StoreError` naming the
+    store (a URL without its password).
 
-Modules: ``sqlite`` (the :class:`Store`), ``sql`` (its statements), ``batch`` (what a write is
-checked against first), ``migrations``, ``files``, ``errors``.
+Modules: ``store`` (the :class:`Store`), ``sqlite`` and ``postgres`` (the two backends), ``sql`` (the
+statements, and the :class:`~.sql.Dialect` that differs), ``batch`` (what a write is checked against
+first), ``migrations`` (+ ``versions/*.sql`` and ``versions/postgresql/*.sql``, frozen), ``files``
+(SQLite's checks before it opens a file), ``target`` (a store asked about without opening it), ``errors``.
 """
 
 from __future__ import annotations
@@ -44,17 +49,24 @@ from __future__ import annotations
 from ..schema import FetchLogEntry
 from .batch import TableCount, WriteSummary
 from .errors import StoreError
-from .migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from .sqlite import BUSY_TIMEOUT_S, Store
+from .migrations import APPLICATION_ID, MIGRATIONS, POSTGRES_MIGRATIONS, SCHEMA_VERSION
+from .sqlite import BUSY_TIMEOUT_S
+from .store import Store
+from .target import StoreURL, display, locate, version_stamp
 
 __all__ = [
     "APPLICATION_ID",
     "BUSY_TIMEOUT_S",
     "MIGRATIONS",
+    "POSTGRES_MIGRATIONS",
     "SCHEMA_VERSION",
     "FetchLogEntry",
     "Store",
     "StoreError",
+    "StoreURL",
     "TableCount",
     "WriteSummary",
+    "display",
+    "locate",
+    "version_stamp",
 ]

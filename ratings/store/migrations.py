@@ -1,9 +1,11 @@
-"""The store's schema, version by version (``versions/v1.sql``, ...), and the forward-only migration.
+"""The store's schema, version by version (``versions/v1.sql``, ...), and SQLite's forward-only migration.
 
 ``PRAGMA user_version`` is the schema version and ``PRAGMA application_id`` =
 :data:`APPLICATION_ID` marks the file as ours. :data:`MIGRATIONS` is the ordered list of scripts;
 version N is the schema after the first N. Opening an older file runs the missing scripts in one
 transaction; a file of a newer version than this code knows is refused and left untouched.
+PostgreSQL has scripts of its own, version for version (``versions/postgresql/v1.sql``, ...:
+:data:`POSTGRES_MIGRATIONS`, run by :mod:`ratings.store.postgres`); both are frozen once released.
 
     v1  snapshots, upgrades (firm's grades only), names.
     v2  trend, prices, fetch_log; the price-target columns of upgrades (price_target_action,
@@ -25,9 +27,10 @@ from .errors import StoreError, busy_error, is_busy
 APPLICATION_ID = int.from_bytes(b"ARtg", "big")
 
 
-def _released_scripts() -> tuple[str, ...]:
-    """versions/v1.sql, v2.sql, ... in order. Frozen history: never edit a released script, add the next one."""
-    folder = resources.files("ratings.store") / "versions"
+def _released_scripts(*folders: str) -> tuple[str, ...]:
+    """v1.sql, v2.sql, ... of versions/`folders` in order. Frozen history: never edit a released script, add
+    the next one."""
+    folder = resources.files("ratings.store").joinpath("versions", *folders)
     found = {int(m.group(1)): f for f in folder.iterdir() if (m := re.fullmatch(r"v(\d+)\.sql", f.name))}
     if sorted(found) != list(range(1, len(found) + 1)):
         raise RuntimeError(f"the store's schema versions are not v1..vN without a gap: {sorted(found)}")
@@ -37,6 +40,10 @@ def _released_scripts() -> tuple[str, ...]:
 #: Ordered schema scripts: a file at version N has had the first N applied.
 MIGRATIONS: tuple[str, ...] = _released_scripts()
 SCHEMA_VERSION = len(MIGRATIONS)
+#: PostgreSQL's scripts: version N there is the same tables and columns as version N of SQLite's.
+POSTGRES_MIGRATIONS: tuple[str, ...] = _released_scripts("postgresql")
+if len(POSTGRES_MIGRATIONS) != SCHEMA_VERSION:
+    raise RuntimeError(f"SQLite's schema is v{SCHEMA_VERSION}, PostgreSQL's v{len(POSTGRES_MIGRATIONS)}: add the other")
 
 
 def statements(script: str) -> Iterator[str]:
@@ -59,8 +66,11 @@ def read_header(conn: sqlite3.Connection) -> tuple[int, int, int]:
     return app_id, version, objects
 
 
-def check_ours(path: Path, app_id: int, version: int, objects: int, *, create: bool) -> None:
-    """Refuse someone else's database, an empty one unless `create`, and a newer schema than ours."""
+def check_ours(path: Path | str, app_id: int, version: int, objects: int, *, create: bool) -> None:
+    """Refuse someone else's database, an empty one unless `create`, and a newer schema than ours.
+
+    `path` names the store in the message (a file, or a PostgreSQL database without its password).
+    """
     if app_id != APPLICATION_ID:
         if app_id or version or objects:
             raise StoreError(f"not an analyst-ratings store: {path}")

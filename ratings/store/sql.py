@@ -1,14 +1,20 @@
-"""The store's SQL. Only constant fragments are ever joined into SQL text; every value is a parameter."""
+"""The store's SQL, one text for SQLite and PostgreSQL. Only constant fragments are ever joined into SQL
+text; every value is a parameter.
+
+Statements are spelt with SQLite's ``?`` placeholders; :mod:`ratings.store.postgres` turns them into
+psycopg's ``%s``. The little that differs between the two is a :class:`Dialect`: how a list of tickers
+is one parameter, which column keeps the order rows were inserted in, and how "no limit" is said.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ..schema import (
     CONSENSUS,
-    CONSENSUS_HISTORY,
     EPS_REVISIONS,
     EPS_TREND,
     ESTIMATES,
@@ -39,13 +45,13 @@ INSERT_UPGRADES = (
     " ON CONFLICT (ticker, graded_at, firm, action) DO NOTHING"
 )
 # An action stored before Yahoo gave its targets (older answers lack them) gets them from a later fetch;
-# what was known stays.
+# what was known stays. (The casts give PostgreSQL each parameter's type, which a bare `? IS NOT NULL` lacks.)
 FILL_UPGRADE_TARGETS = (
     "UPDATE upgrades SET price_target_action = coalesce(price_target_action, ?),"
     " prior_price_target = coalesce(prior_price_target, ?), current_price_target = coalesce(current_price_target, ?)"
     " WHERE ticker = ? AND graded_at = ? AND firm = ? AND action = ?"
     " AND (price_target_action IS NULL OR prior_price_target IS NULL OR current_price_target IS NULL)"
-    " AND coalesce(?, ?, ?) IS NOT NULL"
+    " AND (CAST(? AS TEXT) IS NOT NULL OR CAST(? AS REAL) IS NOT NULL OR CAST(? AS REAL) IS NOT NULL)"
 )
 #: The analysis tab's tables, each keeping its frame's schema: one row per ticker, fetch and period (or quarter).
 ANALYSIS_TABLES: dict[str, Schema] = {
@@ -60,10 +66,11 @@ INSERT_ANALYSIS = {
     f" ON CONFLICT ({', '.join(schema.key)}) DO NOTHING"
     for table, schema in ANALYSIS_TABLES.items()
 }
-# A fetch's periods in the order Yahoo sent them (0q, +1q, 0y, +1y: the order they were inserted); quarters by day.
+# A fetch's periods in the order Yahoo sent them (0q, +1q, 0y, +1y: the order they were inserted, the
+# dialect's {inserted}); quarters by day.
 SELECT_ANALYSIS = {
     table: f"SELECT {', '.join(schema.names)} FROM {table}{{where}}"  # noqa: S608
-    f" ORDER BY ticker, observed_at, {'quarter' if table == 'surprises' else 'rowid'}"
+    f" ORDER BY ticker, observed_at, {'quarter' if table == 'surprises' else '{inserted}'}"
     for table, schema in ANALYSIS_TABLES.items()
 }
 INSERT_PRICES = (
@@ -87,15 +94,31 @@ INSERT_LOG = (
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
-# One parameter holds the whole ticker list (a JSON array): no limit on the number of variables.
-_TICKER_FILTER = "ticker IN (SELECT value FROM json_each(?))"
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the two databases spell differently; everything else in this module is the same text for both."""
+
+    name: str
+    #: A filter on a list of tickers held by ONE parameter: no limit on the number of variables.
+    ticker_filter: str
+    #: How the list goes into that parameter.
+    ticker_list: Callable[[list[str]], Any]
+    #: The column that orders rows as they were inserted.
+    inserted: str
+    #: The ``LIMIT`` parameter that means no limit.
+    no_limit: int | None
+
+    def where_tickers(self, tickers: Iterable[str] | None) -> tuple[str, tuple[Any, ...]]:
+        """`` WHERE`` clause and parameters for `tickers` (all tickers for None)."""
+        if tickers is None:
+            return "", ()
+        return f" WHERE {self.ticker_filter}", (self.ticker_list([str(t) for t in tickers]),)
 
 
-def where_tickers(tickers: Iterable[str] | None) -> tuple[str, tuple[Any, ...]]:
-    """`` WHERE`` clause and parameters for `tickers` (all tickers for None)."""
-    if tickers is None:
-        return "", ()
-    return f" WHERE {_TICKER_FILTER}", (json.dumps([str(t) for t in tickers]),)
+SQLITE = Dialect("sqlite", "ticker IN (SELECT value FROM json_each(?))", json.dumps, "rowid", -1)
+# psycopg sends a list as an array; PostgreSQL's analysis tables keep an identity column `seq` (v3).
+POSTGRES = Dialect("postgresql", "ticker = ANY(?)", list, "seq", None)
 
 
 SELECT_SNAPSHOTS = (
@@ -105,14 +128,7 @@ SELECT_SNAPSHOTS = (
 SELECT_LATEST = (
     f"SELECT {', '.join(CONSENSUS.names)} FROM ("  # noqa: S608
     "SELECT *, row_number() OVER (PARTITION BY ticker, source_id ORDER BY observed_at DESC) AS newest"
-    " FROM snapshots{where}) WHERE newest = 1 ORDER BY ticker, source_id"
-)
-# The last fetch of each ticker, source and UTC day.
-SELECT_HISTORY = (
-    f"SELECT {', '.join(CONSENSUS_HISTORY.names)} FROM ("  # noqa: S608
-    "SELECT *, row_number() OVER ("
-    "PARTITION BY ticker, source_id, substr(observed_at, 1, 10) ORDER BY observed_at DESC) AS newest"
-    " FROM snapshots{where}) WHERE newest = 1 ORDER BY ticker, source_id, observed_at"
+    " FROM snapshots{where}) AS ranked WHERE newest = 1 ORDER BY ticker, source_id"
 )
 SELECT_TREND = f"SELECT {', '.join(TREND_COLUMNS)} FROM trend{{where}} ORDER BY ticker, observed_at, month, period"  # noqa: S608
 SELECT_UPGRADES = (
@@ -128,7 +144,11 @@ SELECT_TICKERS = (
 )
 SELECT_LOG = (
     "SELECT id, started_at, finished_at, tickers, ok, no_coverage, failed, reasons FROM fetch_log"
-    " ORDER BY finished_at DESC, id DESC LIMIT ?"
+    " WHERE finished_at >= ? ORDER BY finished_at DESC, id DESC LIMIT ?"
 )
 SELECT_LAST_OBSERVED = "SELECT max(observed_at) FROM snapshots"
 SELECT_LAST_OBSERVED_OF = "SELECT max(observed_at) FROM snapshots WHERE source_id = ?"
+# The tickers with a snapshot observed at or after a time (by the index of snapshots by time).
+SELECT_OBSERVED_SINCE = "SELECT DISTINCT ticker FROM snapshots WHERE observed_at >= ? ORDER BY ticker"
+# A stamp that changes with every fetch stored: the newest log entry and the newest snapshot.
+SELECT_VERSION = "SELECT (SELECT max(id) FROM fetch_log), (SELECT max(observed_at) FROM snapshots)"

@@ -75,10 +75,12 @@ from __future__ import annotations
 
 from .batch import fetch
 from .boundary import yfinance_cache_dir
+from .errors import RATE_LIMITED_REASON
 from .models import LiveBatch, LiveConfig, LiveResult, ProgressCallback, Status
 from .parse import SOURCE, SOURCE_ID, YAHOO_LABELS
 
 __all__ = [
+    "RATE_LIMITED_REASON",
     "SOURCE",
     "SOURCE_ID",
     "YAHOO_LABELS",

@@ -23,6 +23,9 @@ from .boundary import (
 )
 
 _TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: How a ticker's reason begins (or, after a spent budget, says its last error) when Yahoo rate-limited it:
+#: a scheduled fetch stops at the first such ticker rather than spend more requests.
+RATE_LIMITED_REASON = "rate limited by Yahoo (HTTP 429)"
 _NO_FUNDAMENTALS = "No fundamentals data found"
 
 #: What can go wrong, most severe first: the order in which one step's problems are reported.
@@ -102,7 +105,7 @@ def _exchange_problem(exchange: Exchange) -> Problem | None:
         return Problem("malformed", reason, exchange.endpoint)
     status = exchange.status or 0
     if status == 429:
-        return Problem("rate_limit", "rate limited by Yahoo (HTTP 429)", exchange.endpoint)
+        return Problem("rate_limit", RATE_LIMITED_REASON, exchange.endpoint)
     if status in _TRANSIENT_STATUSES:
         return Problem("server", f"Yahoo server error (HTTP {status}, {where})", exchange.endpoint)
     if status == 404:
@@ -116,7 +119,7 @@ def _exception_problem(exc: BaseException) -> Problem:
     if isinstance(exc, BudgetExhausted):
         return Problem("budget", "time budget exhausted")
     if isinstance(exc, RateLimited):
-        return Problem("rate_limit", "rate limited by Yahoo (HTTP 429)")
+        return Problem("rate_limit", RATE_LIMITED_REASON)
     if isinstance(exc, ValueError):  # json.JSONDecodeError and kin, raised by response.json()
         return Problem("malformed", f"malformed response from Yahoo: {type(exc).__name__}: {first_line(str(exc))}")
     if isinstance(exc, NETWORK_ERRORS):
