@@ -16,6 +16,7 @@ page = st.navigation(
         st.Page(ui.TICKER, title="Ticker", icon=":material/query_stats:"),
         st.Page(ui.CHANGES, title="Changes", icon=":material/change_history:"),
         st.Page(ui.COMPARE, title="Compare", icon=":material/compare_arrows:"),
+        st.Page("pages/track_record.py", title="Track record", icon=":material/leaderboard:"),
         st.Page(ui.METHODOLOGY, title="Methodology", icon=":material/menu_book:"),
     ]
 )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ratings import core
+from ratings import core, firms, grades, label_schemes, targets, track_record
 from ratings import dashboard as ui
 from ratings.dashboard import cache
 from ratings.export import bundle_as_of
-from ratings.formatting import MISSING, dataset_label, dated, money, percent
+from ratings.formatting import MISSING, dataset_label, dated, label_schemes_table, money, percent, published_table
 from ratings.tickers import WATCHLIST
 
 
@@ -58,6 +58,34 @@ def coverage_frame(
     return pd.DataFrame(rows)
 
 
+def track_record_sections(consensus: pd.DataFrame) -> None:
+    """The track record's, the target check's and the label schemes' rules, from their modules' documentation,
+    with the tables the code reads (grade words, firm renames, label schemes) beside the text that cites them."""
+    st.header("Analysts' track record")
+    for module in (track_record, targets, label_schemes):
+        for heading, body in ui.rst_to_markdown(module.__doc__):
+            if not heading:
+                continue
+            st.subheader(heading)
+            st.markdown(body)
+            if heading == "What is scored":
+                with st.expander("Grade words: buy, hold or sell"):
+                    st.table(grades.grade_table())
+                with st.expander("Firm renames merged"):
+                    st.table(firms.alias_table())
+            elif heading == "Published figures":
+                st.table(published_table())
+            elif heading == "Where the label flips":
+                st.table(label_schemes.SCHEME_TABLE)
+                st.table(label_schemes_table(label_schemes.example_counts()))
+                flipped = label_schemes.flips(consensus)
+                st.markdown(
+                    "In the data shown, the three schemes agree on every ticker."
+                    if flipped.empty
+                    else f"In the data shown the label flips for {ui.md_list(flipped['ticker'].unique())}."
+                )
+
+
 def main() -> None:
     ui.run_through_app()
     dataset = ui.load_dataset()
@@ -87,6 +115,8 @@ def main() -> None:
                         f" − 1 = {percent(row['upside_mean'])}."
                     )
                 )
+
+    track_record_sections(dataset.consensus)
 
     st.subheader("Primary source")
     st.markdown(ui.md(core.PRIMARY_RULE))

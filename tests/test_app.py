@@ -37,6 +37,12 @@ RATING_ONLY = ("PSNY", "LOT")  # PROVENANCE.md: a finviz rating only
 # Documented source values (data/PROVENANCE.md), not read from the app.
 FORD_YAHOO = {"as_of": "2026-07-02", "target": 14.901, "price": 13.405, "analysts": 20}
 FORD_TIPRANKS = {"counts": "2 Buy · 11 Hold · 1 Sell", "target": 13.87, "analysts": 14}
+SECTION_TITLES = {
+    "prices": "Price and targets",
+    "ratings": "Ratings",
+    "history": "History",
+    "actions": "Analysts' actions",
+}
 
 
 def app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
@@ -82,12 +88,22 @@ def test_every_page_runs_without_an_exception_or_error(page: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("page", "charts"),
-    # Ticker: F by default, whose bundled history adds a third chart (price, breakdown, history).
-    [("pages/overview.py", 1), ("pages/ticker.py", 3), ("pages/compare.py", 2), ("pages/methodology.py", 0)],
+    ("page", "section", "charts"),
+    # Ticker: F by default (no trend, no actions offline); Compare: the S&P 500. Only the open tab is drawn.
+    [
+        ("pages/overview.py", None, 1),
+        ("pages/ticker.py", None, 1),
+        ("pages/ticker.py", "ratings", 1),
+        ("pages/ticker.py", "history", 1),
+        ("pages/ticker.py", "actions", 0),
+        ("pages/compare.py", None, 0),
+        ("pages/compare.py", "ranking", 1),
+        ("pages/compare.py", "scatter", 1),
+        ("pages/methodology.py", None, 0),
+    ],
 )
-def test_every_chart_has_its_downloads_and_every_table_a_csv(page: str, charts: int) -> None:
-    at = app(page=page)
+def test_every_chart_has_its_downloads_and_every_table_a_csv(page: str, section: str | None, charts: int) -> None:
+    at = app({"section": section} if section else None, page=page)
     labels = [b.label for b in at.get("download_button")]
     assert len(at.get("plotly_chart")) == charts
     static = ui.static_export_available()
@@ -244,8 +260,9 @@ def test_offline_the_ticker_page_of_aapl_has_counts_median_trend_and_upgrades() 
     assert recorded["Ratings"] == "7 Strong Buy · 21 Buy · 14 Hold · 2 Sell · 2 Strong Sell"
     assert recorded["Median target"] == money(257.5, "USD")
     assert recorded["Upside (median)"] == percent(257.5 / 245.55 - 1)
-    charts = [c.key for c in at.get("plotly_chart")]
-    assert "ticker-trend-chart" in charts and "ticker-ratings-chart" in charts
+    at = app({"ticker": "AAPL", "section": "ratings"}, page="pages/ticker.py")
+    assert [c.key for c in at.get("plotly_chart")] == ["ticker-ratings-chart", "ticker-trend-chart"]
+    at = app({"ticker": "AAPL", "section": "actions"}, page="pages/ticker.py")
     actions = at.dataframe[-1].value
     assert len(actions) == 968 and list(actions.columns) == ["Date", "Firm", "Action", "Grade"]
     assert any("carry no price targets" in t for t in texts(at, "caption"))
@@ -262,16 +279,18 @@ def test_ticker_page_shows_every_source_of_ford() -> None:
     assert sources.loc["Yahoo Finance", "Primary"] == "yes"
     assert sources.loc["TipRanks", "Ratings"] == FORD_TIPRANKS["counts"]
     assert "close" in sources.loc["TipRanks", "Price used"], "TipRanks quotes no price: the close is used"
-    charts = [c.key for c in at.get("plotly_chart")]
-    assert charts == ["ticker-price-chart", "ticker-ratings-chart", "ticker-history-chart"], (
-        "price with targets, the rating breakdown, and the bundled consensus history of F"
-    )
-    # F is not among the bundle's Yahoo recordings: the page says it has no trend and no actions, nothing else.
-    said = texts(at, "info")
-    assert said == [
-        "The bundled snapshot has no recommendation trend for F.",
-        "The bundled snapshot has no analyst actions for F.",
-    ]
+    assert [t.label for t in at.tabs] == list(SECTION_TITLES.values())
+    # Each tab drawn only when open: price with targets; the rating breakdown; the bundled history of F.
+    # F is not among the bundle's Yahoo recordings: the tabs say it has no trend and no actions, nothing else.
+    for section, charts, said in [
+        (None, ["ticker-price-chart"], []),
+        ("ratings", ["ticker-ratings-chart"], ["The bundled snapshot has no recommendation trend for F."]),
+        ("history", ["ticker-history-chart"], []),
+        ("actions", [], ["The bundled snapshot has no analyst actions for F."]),
+    ]:
+        at = app({"ticker": "F", **({"section": section} if section else {})}, page="pages/ticker.py")
+        assert [c.key for c in at.get("plotly_chart")] == charts, section
+        assert texts(at, "info") == said, section
 
 
 @pytest.mark.parametrize(
@@ -325,7 +344,7 @@ def test_compare_defaults_to_the_sp500(bundle: Dataset) -> None:
     assert set(grid["ticker"]) == set(bundle.sp500())
     upside = grid["upside_mean"].dropna()
     assert upside.is_monotonic_decreasing, "sorted by upside, highest first"
-    assert len(at.get("plotly_chart")) == 2
+    assert not at.get("plotly_chart"), "the charts are in their own tabs, drawn when opened"
 
 
 def test_compare_grid_shows_the_same_cents_as_the_overview() -> None:
@@ -446,6 +465,29 @@ def test_methodology_works_its_example_from_the_data(bundle: Dataset) -> None:
     # ...which is the documented figure: 14.901 / 13.405 - 1, by hand (PROVENANCE.md, the issue).
     assert f"{FORD_YAHOO['target'] / FORD_YAHOO['price'] - 1:+.1%}" == "+11.2%"
     assert "+11.2%" in page
+
+
+def test_methodology_states_the_track_record_rules_with_the_tables_the_code_reads() -> None:
+    """The track record's, target check's and label schemes' rules come from their modules' documentation,
+    each beside the table it cites; Ford's TipRanks counts are worked out as TipRanks labels them."""
+    from ratings import grades, track_record
+
+    at = app(page="pages/methodology.py")
+    headings = texts(at, "subheader")
+    for heading in ("What is scored", "Success rate and its interval", "Ranking", "Bias-aware upside",
+                    "Published figures", "TipRanks", "Where the label flips"):  # fmt: skip
+        assert heading in headings, heading
+    assert "Wilson score interval" in " ".join(texts(at, "markdown"))
+    assert f"{track_record.DEFAULT_HORIZON} months" in " ".join(texts(at, "markdown"))
+    tables = [t.value for t in at.table]
+    grade_words = next(t for t in tables if "grade" in t.columns)
+    assert len(grade_words) == len(grades.grade_table())
+    assert grade_words.set_index("grade").loc["Overweight", "stance"] == "buy"
+    published = next(t for t in tables if "Published figure" in t.columns)
+    assert published["Published figure"].str.contains("38%").any()
+    schemes = next(t for t in tables if "Label flips" in t.columns).set_index("Counts")
+    assert schemes.loc["2 Buy · 11 Hold · 1 Sell", "TipRanks"] == "Hold · 1.93 of 3"
+    assert "the three schemes agree on every ticker" in " ".join(texts(at, "markdown"))
 
 
 # --- safety and structure ---------------------------------------------------------------------

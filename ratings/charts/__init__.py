@@ -9,7 +9,7 @@ escapes ``&``, ``<`` and ``>`` and writes quotes as numeric entities: plotly dec
 entities but not ``&quot;``, so "Macy's" still reads "Macy's".
 
 By family: :mod:`.many` (many tickers), :mod:`.ticker` (one ticker), :mod:`.over_time` (one
-ticker over time); :mod:`.style` is what they share.
+ticker over time), :mod:`.track_record` (analysts' track record); :mod:`.style` is what they share.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .style import (
     subtitle_text,
 )
 from .ticker import price_target_chart, rating_breakdown_chart
+from .track_record import calls_chart, success_rate_chart
 
 __all__ = [
     "CAPTION_NAME",
@@ -41,6 +42,7 @@ __all__ = [
     "SOURCE_COLORS",
     "UPSIDE_FORMULA",
     "alt_text",
+    "calls_chart",
     "escape",
     "for_screen",
     "history_chart",
@@ -48,6 +50,7 @@ __all__ = [
     "rating_breakdown_chart",
     "source_caption",
     "subtitle_text",
+    "success_rate_chart",
     "top_bottom_chart",
     "trend_chart",
     "upside_chart",

@@ -20,8 +20,14 @@ failure into a message and an exit code:
 * 1: nothing could be shown or fetched (every ticker was unknown, malformed or failed), or the
   data could not be loaded (no bundle; no store yet);
 * 2: a usage error, an export that needs Chrome without one, a path that cannot be written, or a
-  ``--store`` file that is not a usable store (corrupt, someone else's, locked): it is left untouched;
+  ``--store`` that is not a usable store (a corrupt file, someone else's database, locked): it is left untouched;
 * 130: interrupted with Ctrl-C.
+
+A scheduled fetch (``ratings fetch --universe sp500`` or ``--from-file PATH``) says more, for cron:
+0 complete for today, 1 nothing of the universe could be fetched, 2 as above, 3 today's budget is
+spent (the rest tomorrow), 4 another fetch of the store holds its lock, 5 some tickers failed (the next
+run retries them), 75 rate-limited by Yahoo (try later), 143 terminated (SIGTERM); every finished batch
+is kept (:data:`.fetching.SCHEDULE_EXIT_CODES`, :mod:`ratings.schedule`).
 """
 
 from __future__ import annotations

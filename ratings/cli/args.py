@@ -11,6 +11,8 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 
+from ..paths import store_target
+from . import track_record
 from .commands import (
     _cmd_changes,
     _cmd_dashboard,
@@ -21,6 +23,7 @@ from .commands import (
     _cmd_table,
 )
 from .data import SOURCES
+from .fetching import add_schedule_options, whole_number
 from .output import PROG
 
 TABLE_FORMATS: tuple[str, ...] = ("table", "csv", "json")
@@ -45,13 +48,7 @@ def _version() -> str:
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+    return whole_number(text, minimum=1)
 
 
 def _number(text: str, *, allow_zero: bool) -> float:
@@ -83,10 +80,11 @@ def _store_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument(
         "--store",
-        type=Path,
+        type=store_target,
         default=None,
-        metavar="PATH",
-        help="the local store's SQLite file (default: $RATINGS_STORE, else one in your data folder)",
+        metavar="PATH|URL",
+        help="the store: a SQLite file, or a PostgreSQL URL postgresql://USER@HOST:PORT/DB "
+        "(default: $RATINGS_STORE, else a file in your data folder)",
     )
     return options
 
@@ -154,9 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch tickers from Yahoo into the local store",
         "Fetch the tickers' consensus, recommendation trend, upgrades and prices from Yahoo and append "
         "them to the local store as a dated snapshot. Exits 1 only when no ticker could be fetched "
-        "(a ticker without analyst coverage counts as fetched: Yahoo answered).",
+        "(a ticker without analyst coverage counts as fetched: Yahoo answered). With --universe or "
+        "--from-file: a scheduled fetch, resumable, under a daily budget (its exit codes: README).",
     )  # fmt: skip
-    fetch.add_argument("tickers", nargs="+", metavar="TICKER", help="Yahoo ticker symbols, e.g. AAPL VOD.L 1810.HK")
+    fetch.add_argument("tickers", nargs="*", metavar="TICKER", help="Yahoo ticker symbols, e.g. AAPL VOD.L 1810.HK")
+    add_schedule_options(fetch)
 
     table = _add_command(
         commands, "table", _cmd_table, data_options, "print consensus and implied upside",
@@ -189,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the company beat the EPS estimate. Amounts are in the company's reporting currency, named on each row.",
     )  # fmt: skip
     _add_format(estimates, TABLE_FORMATS)
+
+    track_record.register(commands, [_source_options("*"), store_options, fetch_options])  # its own module
 
     export = _add_command(
         commands, "export", _cmd_export, data_options, "write charts or the CSV to a folder",
