@@ -24,6 +24,10 @@ UNIVERSES = {
 XAxis = Literal["n_analysts", "target_dispersion"]
 X_AXES: dict[XAxis, str] = {"n_analysts": "Number of analysts", "target_dispersion": "Target dispersion"}
 TOP_N = (3, 25, 10)  # slider min, max, default
+#: The page's tabs (only the open one is drawn), by their name in the address (``?section=scatter``).
+SECTIONS = {"table": "Table", "ranking": "Top and bottom", "scatter": "Upside scatter"}
+SECTION_KEY = "compare_section"
+SECTION_PARAM = "section"
 
 # widget key -> query parameter. The custom list has its own (``?list=``): ``?tickers=`` is the
 # watchlist on every page, and this page leaves it alone.
@@ -67,7 +71,7 @@ def watchlist(known: frozenset[str]) -> list[str]:
 
 
 def main() -> None:
-    ui.run_through_app(*PARAMS.values())
+    ui.run_through_app(*PARAMS.values(), SECTION_PARAM)
     dataset = ui.load_dataset()
     if dataset is None:
         return
@@ -169,27 +173,40 @@ def main() -> None:
     names = shown["ticker"].tolist()
     # The universe and the filters, in the file names of the exports.
     scope = [universe, *sectors, *([f"min{min_analysts}analysts"] if min_analysts else []), *labels]
+    tabs = ui.sections(SECTIONS, key=SECTION_KEY, param=SECTION_PARAM)
+    with tabs[tabs.open]:
+        if tabs.open == "table":
+            table_section(shown, as_of=as_of, scope=scope)
+        elif not with_upside:
+            st.info("None of these tickers has an implied upside (a price target and a price): nothing to chart.",
+                    icon=":material/info:")  # fmt: skip
+        elif tabs.open == "ranking":
+            # What the chart shows: the top and bottom N, or all of them when there are no more than 2N.
+            st.subheader(
+                f"Top and bottom {top_n}" if with_upside > 2 * top_n else f"All {with_upside:,} with an upside"
+            )
+            ranked = shown[shown["upside_mean"].notna()]
+            top = pd.concat([ranked.head(top_n), ranked.tail(top_n)]).drop_duplicates("ticker")["ticker"].tolist()
+            ui.chart(top_bottom_chart, shown, n=top_n, kind="top-bottom", tickers=top, as_of=as_of, key="compare-top",
+                     scope=scope)  # fmt: skip
+        else:
+            st.subheader(f"Upside against {X_AXES[x_axis].lower()}")
+            ui.chart(upside_scatter, shown, x=x_axis, kind="scatter", tickers=names, as_of=as_of,
+                     key="compare-scatter", scope=scope)  # fmt: skip
+    ui.static_export_note()
+    ui.provenance_caption(shown, dataset)
+
+
+def table_section(shown: pd.DataFrame, *, as_of: str | None, scope: list[str]) -> None:
+    """The tickers that match, highest upside first, and their CSV."""
     grid = shown[list(COLUMNS)].copy()
     grid[list(PERCENT_COLUMNS)] = grid[list(PERCENT_COLUMNS)] * 100
     for column in ("price", "target_mean"):  # the same cents as the other pages' text
         grid[column] = rounded_for_display(grid[column])
     ui.table(grid, what="The tickers that match, highest upside first", column_config=COLUMNS,
              height=ui.table_height(len(grid), most=12), placeholder=MISSING)  # fmt: skip
-    ui.csv_button(ui.consensus_csv(shown, ("name", "sector")), kind="compare", tickers=names, as_of=as_of,
-                  key="compare", scope=scope)  # fmt: skip
-
-    if with_upside:
-        # What the chart shows: the top and bottom N, or all of them when there are no more than 2N.
-        st.subheader(f"Top and bottom {top_n}" if with_upside > 2 * top_n else f"All {with_upside:,} with an upside")
-        ranked = shown[shown["upside_mean"].notna()]
-        top = pd.concat([ranked.head(top_n), ranked.tail(top_n)]).drop_duplicates("ticker")["ticker"].tolist()
-        ui.chart(top_bottom_chart(shown, n=top_n), kind="top-bottom", tickers=top, as_of=as_of, key="compare-top",
-                 scope=scope)  # fmt: skip
-        st.subheader(f"Upside against {X_AXES[x_axis].lower()}")
-        ui.chart(upside_scatter(shown, x=x_axis), kind="scatter", tickers=names, as_of=as_of, key="compare-scatter",
-                 scope=scope)  # fmt: skip
-    ui.static_export_note()
-    ui.provenance_caption(shown, dataset)
+    ui.csv_button(ui.consensus_csv(shown, ("name", "sector")), kind="compare", tickers=shown["ticker"].tolist(),
+                  as_of=as_of, key="compare", scope=scope)  # fmt: skip
 
 
 def filter_rows(rows: pd.DataFrame, *, sectors: list[str], min_analysts: int, labels: list[str]) -> pd.DataFrame:

@@ -96,7 +96,7 @@ def main() -> None:
         )
 
     st.subheader("Implied upside")
-    ui.chart(upside_chart(table), kind="upside", tickers=parsed.valid, as_of=as_of, key="overview-upside")
+    ui.chart(upside_chart, table, kind="upside", tickers=parsed.valid, as_of=as_of, key="overview-upside")
     ui.static_export_note()
     ui.provenance_caption(table, dataset)
 

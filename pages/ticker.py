@@ -8,7 +8,7 @@ import streamlit as st
 
 from ratings import dashboard as ui
 from ratings.charts import history_chart, price_target_chart, rating_breakdown_chart, trend_chart
-from ratings.core import coverage_partition, history_metrics, primary_rows
+from ratings.core import coverage_partition, primary_rows
 from ratings.dashboard import cache
 from ratings.dataset import Dataset
 from ratings.export import bundle_as_of
@@ -22,10 +22,14 @@ SOURCE_COLUMN_WIDTHS = {
     "Upside (low to high)": 170, "Price used": 230,
 }  # fmt: skip
 QUERY_PARAM = "ticker"
+#: The page's tabs (only the open one is drawn), by their name in the address (``?section=history``).
+SECTIONS = {"prices": "Price and targets", "ratings": "Ratings", "history": "History", "actions": "Analysts' actions"}
+SECTION_KEY = "ticker_section"
+SECTION_PARAM = "section"
 
 
 def main() -> None:
-    ui.run_through_app(QUERY_PARAM)
+    ui.run_through_app(QUERY_PARAM, SECTION_PARAM)
     dataset = ui.load_dataset()
     if dataset is None:
         return
@@ -87,6 +91,26 @@ def main() -> None:
         )
         columns[3].metric("Analysts", count(primary["n_analysts"]))
 
+    shown = ui.sections(SECTIONS, key=SECTION_KEY, param=SECTION_PARAM)
+    with shown[shown.open]:
+        if shown.open == "prices":
+            prices_section(dataset, table, ticker, src, as_of)
+        elif shown.open == "ratings":
+            if has_consensus:
+                st.subheader("Consensus breakdown")
+                ui.chart(rating_breakdown_chart, table, kind="ratings", tickers=[ticker], as_of=as_of,
+                         key="ticker-ratings")  # fmt: skip
+            trend_section(dataset, ticker)
+        elif shown.open == "history":
+            history_section(dataset, ticker, cache.history(ticker, src), src)
+        else:
+            upgrades_section(dataset, ticker, primary.get("currency"))
+    ui.static_export_note()
+    ui.provenance_caption(table, dataset)
+
+
+def prices_section(dataset: Dataset, table: pd.DataFrame, ticker: str, src: cache.Source, as_of: str | None) -> None:
+    """The price history with every source's targets, and the sources side by side."""
     prices = cache.prices(ticker, src)
     history = cache.history(ticker, src)
     st.subheader("Price and targets")
@@ -94,7 +118,7 @@ def main() -> None:
         st.info(f"{ui.data_name(dataset).capitalize()} has no prices for {ui.md(ticker)}.", icon=":material/info:")
     else:
         ui.chart(
-            price_target_chart(table, prices=prices, history=history if not history.empty else None, ticker=ticker),
+            price_target_chart, table, prices=prices, history=history if not history.empty else None, ticker=ticker,
             kind="price-targets", tickers=[ticker], as_of=as_of, key="ticker-price",
         )  # fmt: skip
         first, last = prices["date"].min(), prices["date"].max()
@@ -113,16 +137,6 @@ def main() -> None:
     )
     ui.csv_button(ui.consensus_csv(table), kind="sources", tickers=[ticker], as_of=as_of, key="ticker-sources")
 
-    if has_consensus:
-        st.subheader("Consensus breakdown")
-        ui.chart(rating_breakdown_chart(table), kind="ratings", tickers=[ticker], as_of=as_of, key="ticker-ratings")
-
-    trend_section(dataset, ticker)
-    history_section(dataset, ticker, history, prices)
-    upgrades_section(dataset, ticker, primary.get("currency"))
-    ui.static_export_note()
-    ui.provenance_caption(table, dataset)
-
 
 def trend_section(dataset: Dataset, ticker: str) -> None:
     """Yahoo's recommendation trend by month, or a line saying the data has none for this ticker."""
@@ -133,10 +147,10 @@ def trend_section(dataset: Dataset, ticker: str) -> None:
                 icon=":material/info:")  # fmt: skip
         return
     fetched = str(trend["observed_at"].max())
-    ui.chart(trend_chart(trend), kind="trend", tickers=[ticker], as_of=fetched[:10], key="ticker-trend")
+    ui.chart(trend_chart, trend, kind="trend", tickers=[ticker], as_of=fetched[:10], key="ticker-trend")
 
 
-def history_section(dataset: Dataset, ticker: str, history: pd.DataFrame, prices: pd.DataFrame) -> None:
+def history_section(dataset: Dataset, ticker: str, history: pd.DataFrame, src: cache.Source) -> None:
     """The consensus over time: label, mean target and upside, one line per source."""
     st.subheader("Consensus history")
     if history.empty:
@@ -148,7 +162,7 @@ def history_section(dataset: Dataset, ticker: str, history: pd.DataFrame, prices
         return
     days = history["as_of"].dropna()
     newest = str(days.max()) if not days.empty else None
-    ui.chart(history_chart(history_metrics(history, prices)), kind="history", tickers=[ticker], as_of=newest,
+    ui.chart(history_chart, cache.history_metrics(ticker, src), kind="history", tickers=[ticker], as_of=newest,
              key="ticker-history")  # fmt: skip
     if len(history) == 1:
         st.caption("One snapshot so far: the history grows with every fetch on another day.")

@@ -22,6 +22,10 @@ from ratings.bundle import load_bundle
 from ratings.dataset import Dataset
 from ratings.tickers import WATCHLIST
 
+# A real PostgreSQL server per test module that asks for one (``pg_server``), and ``target``: a new store on
+# each backend (tests/postgres.py); Chromium and the served dashboard for browser tests (tests/chromium.py).
+pytest_plugins = ["postgres", "chromium"]
+
 # ---------------------------------------------------------------------------------------------
 # Suite-wide guards
 

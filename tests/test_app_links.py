@@ -391,3 +391,42 @@ def test_changes_does_not_warn_again_after_the_user_picks_a_day(bundle: Dataset)
     assert len(at.warning) == 1
     ok(at.date_input(key="changes_since").set_value(date.fromisoformat(days[-2])).run())
     assert not at.warning and params(at)["since"] == days[-2]
+
+
+# --- Tabs: only the open one is drawn; which one is in the address -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "section", "title", "drawn"),
+    [
+        (TICKER, "history", "History", ["ticker-history-chart"]),
+        (TICKER, "ratings", "Ratings", ["ticker-ratings-chart"]),
+        (TICKER, "actions", "Analysts' actions", []),
+        (COMPARE, "ranking", "Top and bottom", ["compare-top-chart"]),
+        (COMPARE, "scatter", "Upside scatter", ["compare-scatter-chart"]),
+    ],
+)
+def test_a_link_opens_its_tab_and_only_that_tab_is_drawn(page: str, section: str, title: str, drawn: list[str]) -> None:
+    at = open_link({"section": section, "ticker": "F"}, page)
+    assert at.session_state[f"{page.removeprefix('pages/').removesuffix('.py')}_section"] == title
+    assert [c.key for c in at.get("plotly_chart")] == drawn
+    assert params(at)["section"] == section
+    assert not at.warning
+
+
+@pytest.mark.parametrize("page", [TICKER, COMPARE])
+def test_the_first_tab_keeps_the_address_clean_and_a_bad_section_is_named(page: str) -> None:
+    at = open_link({"section": "<b>nope</b>"}, page)
+    assert any("section=<b>nope</b>" in w and "tab is open" in w for w in warnings(at)), warnings(at)
+    assert_escaped(at)
+    assert "section" not in params(at), "the first tab is the default: nothing in the address"
+
+
+def test_the_open_tab_comes_back_after_a_visit_to_another_page_and_stays_on_its_page() -> None:
+    at = open_link({"ticker": "TSLA", "section": "history"}, TICKER)
+    switch(at, COMPARE)
+    assert "section" not in params(at), "the Ticker page's tab is not Compare's"
+    assert at.dataframe, "Compare opens on its own first tab, the table"
+    switch(at, TICKER)
+    assert params(at)["section"] == "history" and params(at)["ticker"] == "TSLA"
+    assert [c.key for c in at.get("plotly_chart")] == ["ticker-history-chart"]

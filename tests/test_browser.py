@@ -11,23 +11,19 @@ import csv
 import io
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from chromium import BROWSER_TESTS
+from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # The server helper is shared with scripts/screenshot.py.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from _server import (
     CHART_SELECTOR,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     EXCEPTION_SELECTOR,
     REPO_ROOT,
-    ServerError,
-    streamlit_server,
 )
 
 from ratings.bundle import load_bundle
@@ -48,30 +44,7 @@ CELLS_JS = """cells => cells.map(cell => [
 ])"""
 TIMEOUT_MS = 60_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (Debian: apt-get install chromium)"),
-]
-
-
-@pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    """The served app; the server is stopped when the module ends, whatever happened."""
-    try:
-        with streamlit_server("app.py") as url:
-            yield url
-    except ServerError as error:
-        pytest.fail(str(error), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+pytestmark = BROWSER_TESTS
 
 
 def open_page(browser: Browser, url: str, artifact: str) -> tuple[Page, float]:

@@ -9,26 +9,19 @@ and leaves a screenshot in test-artifacts/.
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from chromium import BROWSER_TESTS
+from playwright.sync_api import Browser, Page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from _server import (
-    CHART_SELECTOR,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     EXCEPTION_SELECTOR,
     REPO_ROOT,
-    ServerError,
-    streamlit_server,
 )
 
 from ratings.formatting import OVERVIEW_KEY_COLUMNS
@@ -40,17 +33,26 @@ PAGES = {
     "overview": "/",
     "overview-many": "/?tickers=F,TSLA,NVDA,AAPL,AMZN,GOOG,ABBV,PSNY,1810.HK",
     "ticker-aapl": "/ticker?ticker=AAPL",
+    "ticker-aapl-ratings": "/ticker?ticker=AAPL&section=ratings",
+    "ticker-aapl-actions": "/ticker?ticker=AAPL&section=actions",
     "ticker-f": "/ticker?ticker=F",
+    "ticker-f-history": "/ticker?ticker=F&section=history",
     "changes": "/changes",
     "compare": "/compare",
-    "compare-all": "/compare?universe=all&n=25",
+    "compare-ranking": "/compare?section=ranking",
+    "compare-all-ranking": "/compare?universe=all&n=25&section=ranking",
+    "compare-scatter": "/compare?section=scatter",
+    "track-record": "/track_record",
     "methodology": "/methodology",
 }
+# A run has ended (none pending) and every Plotly chart on the page is drawn.
+SETTLED_JS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  return [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'));
+}"""
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (Debian: apt-get install chromium)"),
-]
+pytestmark = BROWSER_TESTS
 
 # Every text of every Plotly chart on the page, measured where the browser drew it. Slack of a pixel for
 # anti-aliasing; an overlap must cover more than 4 square pixels to count.
@@ -85,25 +87,6 @@ LAYOUT_PROBLEMS_JS = r"""
 """
 
 
-@pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    try:
-        with streamlit_server("app.py") as url:
-            yield url
-    except ServerError as error:
-        pytest.fail(str(error), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def open_page(browser: Browser, url: str, width: int, scheme: str) -> tuple[Page, list[str]]:
     """`url` at `width` in the `scheme` colour scheme, every chart drawn; the page and every request it made."""
     page = browser.new_page(viewport={"width": width, "height": 1000}, color_scheme=scheme)  # type: ignore[arg-type]
@@ -111,9 +94,8 @@ def open_page(browser: Browser, url: str, width: int, scheme: str) -> tuple[Page
     page.on("request", lambda request: requests.append(request.url))
     page.goto(url, wait_until="domcontentloaded")
     page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=TIMEOUT_MS)
-    # A page may have no chart (no history to compare, say): its text is checked all the same.
-    with contextlib.suppress(PlaywrightTimeout):
-        page.locator(f"{CHART_SELECTOR}, {EXCEPTION_SELECTOR}").first.wait_for(timeout=10_000)
+    # The run has finished and every chart on it is drawn (a page or tab may have none: its text counts too).
+    page.wait_for_function(SETTLED_JS, timeout=TIMEOUT_MS, polling=50)
     # Go through the page once (the pointer over the main column, which scrolls), then wait for quiet.
     page.mouse.move(width * 0.75, 500)
     for _ in range(12):
@@ -157,6 +139,9 @@ def test_the_overviews_key_figures_are_in_view_without_scrolling_sideways(
     page, _ = open_page(browser, app_url, width, "light")
     try:
         grid = page.locator('[data-testid="stDataFrame"]').first
+        # open_page scrolled down the page; the grid draws its cells (and their accessible copy) only in view.
+        grid.scroll_into_view_if_needed()
+        grid.locator('[role="columnheader"]').first.wait_for(state="attached", timeout=TIMEOUT_MS)
         # The grid puts in its accessible copy the columns in view (and no others): read them unscrolled.
         shown = grid.locator('[role="columnheader"]').all_text_contents()
         missing = [column for column in in_view if column not in shown]

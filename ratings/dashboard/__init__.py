@@ -10,6 +10,7 @@ and render. What they share lives here, one concern a module:
 * :mod:`~ratings.dashboard.state`: widget values and query parameters across page switches;
 * :mod:`~ratings.dashboard.links`: what a shared link asks for, each unusable value named;
 * :mod:`~ratings.dashboard.downloads`: charts and tables with their download buttons;
+* :mod:`~ratings.dashboard.sections`: a long page's tabs, of which only the open one is drawn;
 * :mod:`~ratings.dashboard.provenance`: where every number comes from, on screen;
 * :mod:`~ratings.dashboard.markdown`: user and data text escaped for Markdown.
 
@@ -36,6 +37,7 @@ from .provenance import (
     stale_note,
     table_height,
 )
+from .sections import Sections, sections
 from .source import SOURCE_LABELS, data_name, freshness_text, load_dataset, open_dataset, source, source_choice
 from .state import (
     CHANGES,
@@ -67,6 +69,7 @@ __all__ = [
     "TICKER",
     "WATCHLIST_KEY",
     "WATCHLIST_PARAM",
+    "Sections",
     "cache",
     "chart",
     "consensus_csv",
@@ -95,6 +98,7 @@ __all__ = [
     "remembered",
     "rst_to_markdown",
     "run_through_app",
+    "sections",
     "seed_widget",
     "set_query_param",
     "source",

@@ -2,7 +2,8 @@
 
 Every cache is keyed by a :class:`Source`: which kind of data (``bundle``, ``store`` or ``live``,
 see :data:`ratings.dataset.KINDS`), where it lives (the bundle folder or the store file) and, for the
-store, a *version*: the size and modification time of the SQLite file and its WAL. A write to the
+store, a *version*: the size and modification time of the SQLite file and its WAL (of a PostgreSQL
+store: its newest fetch-log id and snapshot, :func:`ratings.store.version_stamp`). A write to the
 store (a refresh here, or ``ratings fetch`` in another process) changes the version, so the next
 run loads the new data without anyone clearing anything, and pointing ``$RATINGS_DATA_DIR`` or
 ``$RATINGS_STORE`` elsewhere never serves another file's numbers.
@@ -16,24 +17,30 @@ superseded datasets do not linger in memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from .. import changes as changes_module
-from .. import sources, yahoo
+from .. import charts, core, sources, store
 from ..dataset import KINDS, DataError, Dataset
-from ..paths import data_dir, default_store_path
-from ..refresh import RefreshOutcome
-from ..refresh import refresh as refresh_store
+from ..paths import data_dir, default_store_path, store_target
+
+if TYPE_CHECKING:  # the live loader (yfinance) is imported only when a refresh runs: it weighs ~30 MiB
+    from .. import yahoo
+    from ..refresh import RefreshOutcome
 
 #: Set by tests (never by the app) to replace :class:`ratings.yahoo.LiveConfig`'s conservative
 #: defaults, e.g. no rate limit and no backoff against the offline fake.
 live_config_override: yahoo.LiveConfig | None = None
 
-FileVersion = tuple[tuple[int, int] | None, ...]
+# The store's version stamp (ratings.store.version_stamp): a file's (mtime, size) pairs, or PostgreSQL's newest fetch.
+FileVersion = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -45,25 +52,18 @@ class Source:
     version: FileVersion = ()
 
     @property
-    def path(self) -> Path:
-        return Path(self.location)
+    def path(self) -> Path | store.StoreURL:
+        return store.locate(self.location)  # a file's Path, or a PostgreSQL URL: both say exists()
 
     @property
     def from_store(self) -> bool:
         return self.kind != "bundle"
 
 
-def store_version(path: Path) -> FileVersion:
-    """(mtime_ns, size) of the store file and of its WAL, None for a file that is absent."""
-    stamps: list[tuple[int, int] | None] = []
-    for candidate in (path, path.with_name(path.name + "-wal")):
-        try:
-            info = candidate.stat()
-        except OSError:
-            stamps.append(None)
-        else:
-            stamps.append((info.st_mtime_ns, info.st_size))
-    return tuple(stamps)
+def store_version(path: Path | str) -> FileVersion:
+    """(mtime_ns, size) of the store file and of its WAL, None for a file that is absent; for a PostgreSQL
+    store, its newest fetch-log id and snapshot time (one cheap query)."""
+    return store.version_stamp(path)
 
 
 def source(kind: str = "bundle") -> Source:
@@ -89,7 +89,7 @@ def _stored(kind: str, location: str, version: FileVersion) -> Dataset:
         names = _bundle(str(data_dir())).universe  # already cached: do not read the bundle again
     except DataError:
         names = None
-    return sources.load(kind, store_path=Path(location), reference_universe=names)
+    return sources.load(kind, store_path=store_target(location), reference_universe=names)
 
 
 def _load(src: Source) -> Dataset:
@@ -145,14 +145,58 @@ def changes(tickers: tuple[str, ...], since: str | None = None, src: Source | No
 
 def live_config() -> yahoo.LiveConfig:
     """How the dashboard's refresh talks to Yahoo: the conservative defaults, unless a test overrides them."""
+    from .. import yahoo
+
     return live_config_override or yahoo.LiveConfig()
 
 
 def clear_store_caches() -> None:
     """Forget every dataset and frame read from the store (the bundle's dataset stays)."""
     _stored.clear()
-    for cached in (_table, _prices, _history, _changes):
+    for cached in (_table, _prices, _history, _history_metrics, _changes):
         cached.clear()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _history_metrics(src: Source, ticker: str) -> pd.DataFrame:
+    data = _load(src)
+    return core.history_metrics(data.history_for(ticker), data.prices_for(ticker))
+
+
+def history_metrics(ticker: str, src: Source | None = None) -> pd.DataFrame:
+    """One ticker's snapshots with their label, upside and day (:func:`ratings.core.history_metrics`)."""
+    return _history_metrics(src or source(), ticker)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A chart as the page needs it: the exported figure, its screen version, its text alternative and legend."""
+
+    figure: go.Figure
+    screen: go.Figure
+    alt: str
+    legend: str
+
+
+#: The builders a page may have drawn through :func:`drawn`, by name.
+BUILDERS: Mapping[str, Callable[..., go.Figure]] = {
+    name: getattr(charts, name)
+    for name in ("upside_chart", "top_bottom_chart", "upside_scatter", "price_target_chart",
+                 "rating_breakdown_chart", "trend_chart", "history_chart")
+}  # fmt: skip
+
+
+# Figures are built once per content of their frames and options, and shared by every session: building
+# and copying a Plotly figure costs more than the rest of a page's run, and no code changes a figure.
+@st.cache_resource(show_spinner=False, max_entries=96)
+def _drawn(name: str, args: tuple[Any, ...], options: dict[str, Any]) -> Drawn:
+    figure = BUILDERS[name](*args, **options)
+    return Drawn(figure, charts.for_screen(figure), charts.alt_text(figure), charts.subtitle_text(figure))
+
+
+def drawn(builder: Callable[..., go.Figure], *args: Any, **options: Any) -> Drawn:
+    """`builder(*args, **options)` (a chart of :mod:`ratings.charts`) and its screen version, cached by content."""
+    return _drawn(builder.__name__, args, options)
 
 
 def refresh(
@@ -163,6 +207,8 @@ def refresh(
 
     Raises :class:`ratings.store.StoreError` when the store cannot be opened (nothing is fetched).
     """
+    from ..refresh import refresh as refresh_store
+
     outcome = refresh_store(
         tickers, store_path=default_store_path(), config=live_config(), force=force, on_progress=on_progress
     )

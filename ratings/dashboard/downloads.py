@@ -6,7 +6,7 @@ never pays for an export nobody asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -16,6 +16,7 @@ import streamlit as st
 
 from .. import export
 from ..charts import alt_text, for_screen, subtitle_text
+from . import cache
 from .markdown import md
 
 MIME = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html", "csv": "text/csv"}
@@ -36,26 +37,32 @@ def static_export_note() -> None:
 
 
 def chart(
-    fig: go.Figure,
-    *,
+    figure: go.Figure | Callable[..., go.Figure],
+    *args: Any,
     kind: str,
     tickers: Iterable[str],
     as_of: str | None,
     key: str,
     scope: Sequence[str] = (),
+    **options: Any,
 ) -> None:
     """Draw a chart with its PNG, SVG and HTML download buttons (files made only when clicked).
 
-    On the page the chart follows the app's theme (light or dark) and leaves its title and source
-    caption to the page; what its marks mean is a caption above it, and its title and a one-line
-    summary are its text alternative. The downloaded files are the whole figure, on white, with its
-    title and sources, so that a file says what it shows wherever it goes.
+    `figure` is a chart builder of :mod:`ratings.charts` called with `args` and `options` (built once
+    per content and shared between runs and sessions: :func:`ratings.dashboard.cache.drawn`), or a
+    figure already built. On the page the chart follows the app's theme (light or dark) and leaves its
+    title and source caption to the page; what its marks mean is a caption above it, and its title and
+    a one-line summary are its text alternative. The downloaded files are the whole figure, on white,
+    with its title and sources, so that a file says what it shows wherever it goes.
     """
-    if legend := subtitle_text(fig):
-        st.caption(md(legend))
-    st.plotly_chart(
-        for_screen(fig), key=f"{key}-chart", theme="streamlit", config={"displaylogo": False}, alt=alt_text(fig)
-    )
+    if isinstance(figure, go.Figure):
+        made = cache.Drawn(figure, for_screen(figure), alt_text(figure), subtitle_text(figure))
+    else:
+        made = cache.drawn(figure, *args, **options)
+    fig = made.figure
+    if made.legend:
+        st.caption(md(made.legend))
+    st.plotly_chart(made.screen, key=f"{key}-chart", theme="streamlit", config={"displaylogo": False}, alt=made.alt)
     formats = ("png", "svg", "html") if static_export_available() else ("html",)
     names = list(tickers)
     with st.container(horizontal=True, gap="small"):

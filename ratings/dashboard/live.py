@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -10,10 +11,12 @@ from ..dataset import Dataset
 from ..formatting import staleness_lines, utc_minute
 from ..schema import NO_COVERAGE_REASON
 from ..store import StoreError
-from ..yahoo import LiveResult
 from . import cache
 from .markdown import md
 from .watchlist import watchlist_tickers
+
+if TYPE_CHECKING:
+    from ..yahoo import LiveResult
 
 REFRESH_KEY = "refresh"
 #: A ticker's outcome in the progress bar.

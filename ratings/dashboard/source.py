@@ -8,7 +8,7 @@ import streamlit as st
 
 from ..dataset import DataError, Dataset
 from ..formatting import age_text, kind_name, utc_minute
-from ..store import StoreError
+from ..store import StoreError, display
 from . import cache
 from .markdown import md, md_list
 from .state import SOURCE_KEY, SOURCE_PARAM, seed_widget, set_query_param
@@ -50,7 +50,7 @@ def data_name(data: Dataset | cache.Source) -> str:
 
 def no_store_message(src: cache.Source) -> str:
     text = (
-        f"There is no local store yet at {md(src.location)}. Fill it from the command line with "
+        f"There is no local store yet at {md(display(src.location))}. Fill it from the command line with "
         "`ratings fetch TICKER...` (for example `ratings fetch F TSLA NVDA`)"
     )
     if src.kind == "live":
@@ -75,7 +75,7 @@ def open_dataset(kind: str) -> Dataset | None:
         data = cache.dataset(src)
     except StoreError as exc:
         st.error(
-            f"The local store {md(src.location)} cannot be read, so nothing is shown and the file is left "
+            f"The local store {md(display(src.location))} cannot be read, so nothing is shown and the file is left "
             f"as it is. {md(exc)}. Move it away, or point the `RATINGS_STORE` environment variable at another file.",
             icon=":material/error:",
         )
